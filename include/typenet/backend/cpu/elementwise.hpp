@@ -1,0 +1,113 @@
+// typenet/backend/cpu/elementwise.hpp
+// Bias, activations, their derivatives, dropout: one pass over contiguous memory each.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "typenet/backend/cpu/parallel.hpp"
+#include "typenet/backend/kernels.hpp"
+#include "typenet/core/random.hpp"
+
+namespace typenet::cpu_kernels {
+
+inline float sigmoid(float z) {
+    // Stable on both sides: exp never overflows.
+    if (z >= 0) return 1.0f / (1.0f + std::exp(-z));
+    const float e = std::exp(z);
+    return e / (1.0f + e);
+}
+
+namespace detail {
+
+// Row r of y gets bias and activation. Rows are independent, so callers split them.
+inline void bias_activation_row(float* y, const float* bias, std::size_t cols, ActivationKind act) {
+    if (bias != nullptr)
+        for (std::size_t c = 0; c < cols; ++c) y[c] += bias[c];
+    switch (act) {
+        case ActivationKind::linear: break;
+        case ActivationKind::relu:
+            for (std::size_t c = 0; c < cols; ++c) y[c] = y[c] > 0.0f ? y[c] : 0.0f;
+            break;
+        case ActivationKind::sigmoid:
+            for (std::size_t c = 0; c < cols; ++c) y[c] = sigmoid(y[c]);
+            break;
+        case ActivationKind::softmax: {
+            float peak = y[0];
+            for (std::size_t c = 1; c < cols; ++c) peak = std::max(peak, y[c]);
+            float total = 0.0f;
+            for (std::size_t c = 0; c < cols; ++c) total += (y[c] = std::exp(y[c] - peak));
+            const float inv = 1.0f / total;
+            for (std::size_t c = 0; c < cols; ++c) y[c] *= inv;
+            break;
+        }
+    }
+}
+
+inline void activation_backward_row(const float* y, const float* dy, float* dz, std::size_t cols,
+                                    ActivationKind act) {
+    switch (act) {
+        case ActivationKind::linear:
+            if (dz != dy) std::memcpy(dz, dy, cols * sizeof(float));
+            break;
+        case ActivationKind::relu:
+            for (std::size_t c = 0; c < cols; ++c) dz[c] = y[c] > 0.0f ? dy[c] : 0.0f;
+            break;
+        case ActivationKind::sigmoid:
+            for (std::size_t c = 0; c < cols; ++c) dz[c] = dy[c] * y[c] * (1.0f - y[c]);
+            break;
+        case ActivationKind::softmax: {
+            float dot = 0.0f;
+            for (std::size_t c = 0; c < cols; ++c) dot += dy[c] * y[c];
+            for (std::size_t c = 0; c < cols; ++c) dz[c] = y[c] * (dy[c] - dot);
+            break;
+        }
+    }
+}
+
+}  // namespace detail
+
+inline void bias_activation(float* y, const float* bias, std::size_t rows, std::size_t cols, ActivationKind act) {
+    if (bias == nullptr && act == ActivationKind::linear) return;
+    parallel_for(rows, [&](std::size_t r) { detail::bias_activation_row(y + r * cols, bias, cols, act); }, cols * 4);
+}
+
+inline void activation_backward(const float* y, const float* dy, float* dz, std::size_t rows, std::size_t cols,
+                                ActivationKind act) {
+    if (act == ActivationKind::linear && dz == dy) return;
+    parallel_for(
+        rows, [&](std::size_t r) { detail::activation_backward_row(y + r * cols, dy + r * cols, dz + r * cols, cols, act); },
+        cols * 4);
+}
+
+inline void column_sums(const float* dz, std::size_t rows, std::size_t cols, float* sums) {
+    std::fill(sums, sums + cols, 0.0f);
+    for (std::size_t r = 0; r < rows; ++r) {
+        const float* row = dz + r * cols;
+        for (std::size_t c = 0; c < cols; ++c) sums[c] += row[c];
+    }
+}
+
+inline void dropout_forward(const float* x, float* y, std::size_t count, float rate, std::uint64_t seed,
+                            std::uint64_t stream) {
+    const float scale = 1.0f / (1.0f - rate);
+    parallel_for(count, [&](std::size_t i) {
+        y[i] = hash_uniform(seed, stream, i) >= rate ? x[i] * scale : 0.0f;
+    }, 16);
+}
+
+inline void dropout_backward(const float* dy, float* dx, std::size_t count, float rate, std::uint64_t seed,
+                             std::uint64_t stream) {
+    dropout_forward(dy, dx, count, rate, seed, stream);  // the same mask and scale
+}
+
+inline void copy(const float* src, float* dst, std::size_t count) {
+    if (count != 0 && src != dst) std::memcpy(dst, src, count * sizeof(float));
+}
+
+inline void fill(float* dst, std::size_t count, float value) { std::fill(dst, dst + count, value); }
+
+}  // namespace typenet::cpu_kernels

@@ -1,0 +1,34 @@
+// typenet/backend/cpu/kernels.hpp
+// Kernels<cpu>: the CPU side of the contract in backend/kernels.hpp.
+#pragma once
+
+#include "typenet/backend/cpu/blas.hpp"
+#include "typenet/backend/cpu/conv2d.hpp"
+#include "typenet/backend/cpu/elementwise.hpp"
+#include "typenet/backend/cpu/parallel.hpp"
+#include "typenet/backend/cpu/pooling.hpp"
+#include "typenet/backend/kernels.hpp"
+#include "typenet/core/buffer.hpp"
+
+namespace typenet {
+
+template <>
+struct Kernels<cpu> {
+    template <class T = float>
+    using buffer = Buffer<cpu, T>;
+
+    static constexpr auto gemm = cpu_kernels::gemm;
+    static constexpr auto bias_activation = cpu_kernels::bias_activation;
+    static constexpr auto activation_backward = cpu_kernels::activation_backward;
+    static constexpr auto column_sums = cpu_kernels::column_sums;
+    static constexpr auto conv2d_forward = cpu_kernels::conv2d_forward;
+    static constexpr auto conv2d_backward = cpu_kernels::conv2d_backward;
+    static constexpr auto maxpool_forward = cpu_kernels::maxpool_forward;
+    static constexpr auto maxpool_backward = cpu_kernels::maxpool_backward;
+    static constexpr auto dropout_forward = cpu_kernels::dropout_forward;
+    static constexpr auto dropout_backward = cpu_kernels::dropout_backward;
+    static constexpr auto copy = cpu_kernels::copy;
+    static constexpr auto fill = cpu_kernels::fill;
+};
+
+}  // namespace typenet

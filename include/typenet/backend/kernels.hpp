@@ -1,0 +1,86 @@
+// typenet/backend/kernels.hpp
+// The contract between layers and devices. Layers are written once and call
+// Kernels<Device>::...; each device specialises Kernels (backend/cpu/kernels.hpp,
+// backend/cuda/kernels.cuh). All pointers are device pointers, all tensors are
+// float32, row-major, batch first (NHWC for images).
+//
+// Every device provides these static members, with these meanings:
+//
+//   gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+//       C[m x n] = alpha * op(A) * op(B) + beta * C, row-major.
+//   bias_activation(y, bias, rows, cols, act)
+//       y[r, c] = act(y[r, c] + bias[c]) in place; bias may be null; Softmax acts on rows.
+//   activation_backward(y, dy, dz, rows, cols, act)
+//       dz = dL/d(pre-activation) from the activation's output y and dL/dy; dz may alias dy.
+//   column_sums(dz, rows, cols, sums)      sums[c] = sum over r of dz[r, c] (overwrites).
+//   conv2d_forward(geometry, x, batch, kernel, bias, y, act, workspace)
+//       y = act(conv(x, kernel) + bias); kernel in Keras layout (kh, kw, cin, cout).
+//   conv2d_backward(geometry, x, batch, kernel, dz, dx, dkernel, dbias, workspace)
+//       from dz = dL/d(pre-activation): dkernel and dbias (overwritten; skipped when
+//       null) and dx (overwritten; skipped when null).
+//   maxpool_forward(geometry, x, batch, y, argmax)
+//       argmax[i] = index of the winning input element within its image.
+//   maxpool_backward(geometry, dy, argmax, batch, dx)     dx overwritten.
+//   dropout_forward(x, y, count, rate, seed, stream)
+//       y[i] = keep(i) ? x[i] / (1 - rate) : 0, keep(i) = hash_uniform(seed, stream, i) >= rate.
+//   dropout_backward(dy, dx, count, rate, seed, stream)    the same mask, recomputed.
+//   copy(src, dst, count), fill(dst, count, value)
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "typenet/core/device.hpp"
+
+namespace typenet {
+
+// What an activation is, as a value the kernels can switch on outside their loops.
+enum class ActivationKind { linear, relu, sigmoid, softmax };
+
+constexpr std::string_view activation_name(ActivationKind kind) {
+    switch (kind) {
+        case ActivationKind::relu: return "relu";
+        case ActivationKind::sigmoid: return "sigmoid";
+        case ActivationKind::softmax: return "softmax";
+        default: return "linear";
+    }
+}
+
+// Everything a convolution kernel needs to know about its shapes, per image.
+struct ConvGeometry {
+    std::size_t in_h, in_w, in_c;
+    std::size_t kernel_h, kernel_w, filters;
+    std::size_t stride_h, stride_w;
+    std::size_t pad_top, pad_left;  // TensorFlow 'same': the smaller half before
+    std::size_t out_h, out_w;
+
+    constexpr std::size_t in_size() const { return in_h * in_w * in_c; }
+    constexpr std::size_t out_size() const { return out_h * out_w * filters; }
+    constexpr std::size_t patch_size() const { return kernel_h * kernel_w * in_c; }
+    constexpr std::size_t out_pixels() const { return out_h * out_w; }
+    constexpr bool is_pointwise() const {
+        return kernel_h == 1 && kernel_w == 1 && stride_h == 1 && stride_w == 1 && pad_top == 0 && pad_left == 0;
+    }
+};
+
+struct PoolGeometry {
+    std::size_t in_h, in_w, channels;
+    std::size_t pool_h, pool_w;
+    std::size_t stride_h, stride_w;
+    std::size_t out_h, out_w;
+
+    constexpr std::size_t in_size() const { return in_h * in_w * channels; }
+    constexpr std::size_t out_size() const { return out_h * out_w * channels; }
+};
+
+// Specialised per device; using a device without its specialisation is an error
+// that names the missing piece.
+template <class Device>
+struct Kernels {
+    static_assert(sizeof(Device) == 0,
+                  "typenet: no kernels for this device: include typenet/backend/cuda/kernels.cuh "
+                  "(compiled by nvcc) to use tn::cuda");
+};
+
+}  // namespace typenet

@@ -1,0 +1,55 @@
+// typenet/core/layer_option.hpp
+// A template argument that is either a number or a name, so that both
+//   Conv2D<64, 3, ReLU, Same, "block1_conv1">   and   Conv2D<16, 3, ReLU, Valid, 2>
+// read naturally: a string literal names the layer, an integer sets the stride.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include "typenet/core/fixed_string.hpp"
+
+namespace typenet {
+
+struct LayerOption {
+    std::size_t number = 0;  // 0: not given
+    FixedString text;        // "": not given
+
+    constexpr LayerOption() = default;
+    constexpr LayerOption(int n) : number(static_cast<std::size_t>(n)) {
+        if (n <= 0) throw "typenet: a stride must be a positive integer";
+    }
+    constexpr LayerOption(std::size_t n) : number(n) {
+        if (n == 0) throw "typenet: a stride must be a positive integer";
+    }
+    template <std::size_t N>
+    constexpr LayerOption(const char (&name)[N]) : text(name) {}
+    constexpr LayerOption(const FixedString& name) : text(name) {}
+
+    [[nodiscard]] constexpr bool is_name() const { return !text.empty(); }
+    [[nodiscard]] constexpr bool is_number() const { return number != 0; }
+};
+
+// The name among a layer's options ("" when none), and its number (or a default).
+template <LayerOption... Options>
+constexpr FixedString option_name() {
+    FixedString name;
+    ((Options.is_name() ? (name = Options.text, 0) : 0), ...);
+    return name;
+}
+template <std::size_t Default, LayerOption... Options>
+constexpr std::size_t option_number() {
+    std::size_t number = Default;
+    ((Options.is_number() ? (number = Options.number, 0) : 0), ...);
+    return number;
+}
+template <LayerOption... Options>
+constexpr std::size_t option_name_count() {
+    return (std::size_t{0} + ... + (Options.is_name() ? 1 : 0));
+}
+template <LayerOption... Options>
+constexpr std::size_t option_number_count() {
+    return (std::size_t{0} + ... + (Options.is_number() ? 1 : 0));
+}
+
+}  // namespace typenet

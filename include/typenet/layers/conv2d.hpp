@@ -1,0 +1,129 @@
+// typenet/layers/conv2d.hpp
+// Conv2D<filters, kernel, Activation = Linear, Padding = Valid, options...>
+// Options, in any order: a stride (integer, default 1) and a name ("block1_conv1").
+//   Conv2D<16, 3, ReLU>                          Keras: Conv2D(16, (3, 3), activation='relu')
+//   Conv2D<64, 3, ReLU, Same, "block1_conv1">    named, 'same' padding
+//   Conv2D<32, 3, ReLU, Valid, 2>                stride 2
+// Cross-correlation (no kernel flip), NHWC, kernel (kh, kw, cin, cout), glorot_uniform
+// kernel and zero bias, as Keras.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <span>
+
+#include "typenet/backend/kernels.hpp"
+#include "typenet/core/buffer.hpp"
+#include "typenet/core/layer_option.hpp"
+#include "typenet/core/shape.hpp"
+#include "typenet/layers/activations.hpp"
+#include "typenet/layers/layer.hpp"
+#include "typenet/layers/padding.hpp"
+#include "typenet/layers/parameter.hpp"
+
+namespace typenet {
+
+template <class In, class Device, FixedString Name, std::size_t Filters, std::size_t Kernel, class Act, class Pad,
+          std::size_t Stride>
+class Conv2DLayer;
+
+template <std::size_t Filters, std::size_t Kernel, class Activation = Linear, class Padding = Valid,
+          LayerOption Option1 = {}, LayerOption Option2 = {}>
+struct Conv2D {
+    static constexpr FixedString auto_prefix = "conv2d";
+    static constexpr FixedString explicit_name = option_name<Option1, Option2>();
+    static constexpr std::size_t stride = option_number<1, Option1, Option2>();
+
+    template <class In, class Device, FixedString Name>
+    using bind = Conv2DLayer<In, Device, Name, Filters, Kernel, Activation, Padding, stride>;
+};
+
+namespace detail {
+// Shape arithmetic of a convolution, guarded so that a reported misuse cannot
+// produce absurd sizes downstream.
+template <class In, std::size_t Filters, std::size_t Kernel, class Pad, std::size_t Stride>
+struct conv2d_shapes {
+    static constexpr bool padding_known = is_padding_v<Pad>;
+    using padding = std::conditional_t<padding_known, Pad, Valid>;
+    static constexpr std::size_t in_h = dim_or_one<In, 0>, in_w = dim_or_one<In, 1>, in_c = dim_or_one<In, 2>;
+    static constexpr std::size_t out_h = padding::out(in_h, Kernel, Stride);
+    static constexpr std::size_t out_w = padding::out(in_w, Kernel, Stride);
+    static constexpr ConvGeometry geometry{in_h, in_w, in_c, Kernel, Kernel, Filters, Stride, Stride,
+                                           padding::pad_before(in_h, Kernel, Stride),
+                                           padding::pad_before(in_w, Kernel, Stride), out_h, out_w};
+};
+}  // namespace detail
+
+template <class In, class Device, FixedString Name, std::size_t Filters, std::size_t Kernel, class Act, class Pad,
+          std::size_t Stride>
+class Conv2DLayer
+    : public LayerBase<In,
+                       Shape<detail::conv2d_shapes<In, Filters, Kernel, Pad, Stride>::out_h,
+                             detail::conv2d_shapes<In, Filters, Kernel, Pad, Stride>::out_w, Filters>,
+                       Name, "Conv2D", (Kernel * Kernel * dim_or_one<In, 2> + 1) * Filters,
+                       std::conditional_t<is_activation_v<Act>, Act, Linear>> {
+    using shapes = detail::conv2d_shapes<In, Filters, Kernel, Pad, Stride>;
+
+    // The rules, in the order they are checked; each fires only if the ones before held.
+    static constexpr bool spec_ok = is_activation_v<Act> && is_padding_v<Pad> && Filters > 0 && Kernel > 0;
+    static_assert(is_activation_v<Act>,
+                  "Conv2D: the third argument must be an activation: tn::ReLU, tn::Sigmoid, tn::Softmax or tn::Linear");
+    static_assert(!is_activation_v<Act> || is_padding_v<Pad>,
+                  "Conv2D: the fourth argument must be a padding: tn::Valid or tn::Same");
+    static_assert(!(is_activation_v<Act> && is_padding_v<Pad>) || (Filters > 0 && Kernel > 0),
+                  "Conv2D: filters and kernel size must be at least 1");
+    static constexpr bool rank_ok = In::rank == 3;
+    static_assert(!spec_ok || rank_ok,
+                  "Conv2D needs an image input (height, width, channels), but its input is flat: "
+                  "Conv2D cannot come after Flatten or Dense");
+    static constexpr bool fits = std::is_same_v<Pad, Same> || (Kernel <= shapes::in_h && Kernel <= shapes::in_w);
+    static_assert(!(spec_ok && rank_ok) || fits,
+                  "Conv2D kernel is larger than its input (see the input Shape in the note below): "
+                  "use a smaller kernel, padding tn::Same, or a larger input");
+
+public:
+    static constexpr bool ok = spec_ok && rank_ok && fits;
+    static constexpr ConvGeometry geometry = shapes::geometry;
+    static constexpr std::size_t kernel_size = Kernel, filters = Filters, stride = Stride;
+    using padding = Pad;
+
+    std::span<Parameter<Device>> parameters() { return params_; }
+    std::span<const Parameter<Device>> parameters() const { return params_; }
+    Parameter<Device>& kernel() { return params_[0]; }
+    Parameter<Device>& bias() { return params_[1]; }
+    const Parameter<Device>& kernel() const { return params_[0]; }
+    const Parameter<Device>& bias() const { return params_[1]; }
+
+    void initialize(Random& rng) {
+        constexpr std::size_t receptive = Kernel * Kernel;
+        kernel().set_values(glorot_uniform(kernel().size(), receptive * shapes::in_c, receptive * Filters, rng));
+        bias().value.zero();
+    }
+
+    void forward(const float* x, float* y, std::size_t batch, Mode) {
+        Kernels<Device>::conv2d_forward(geometry, x, batch, kernel().value.data(), bias().value.data(), y,
+                                        Act::kind, workspace_);
+    }
+
+    void backward(const float* x, const float* y, const float* dy, float* dx, std::size_t batch,
+                  bool dy_is_preactivation) {
+        const float* dz = dy;
+        if (!dy_is_preactivation && Act::kind != ActivationKind::linear) {
+            dz_.ensure(batch * geometry.out_size());
+            Kernels<Device>::activation_backward(y, dy, dz_.data(), batch * geometry.out_pixels(), Filters, Act::kind);
+            dz = dz_.data();
+        }
+        const bool learn = this->trainable;
+        Kernels<Device>::conv2d_backward(geometry, x, batch, kernel().value.data(), dz, dx,
+                                         learn ? kernel().grad.data() : nullptr, learn ? bias().grad.data() : nullptr,
+                                         workspace_);
+    }
+
+private:
+    std::array<Parameter<Device>, 2> params_{Parameter<Device>{"kernel", {Kernel, Kernel, shapes::in_c, Filters}},
+                                             Parameter<Device>{"bias", {Filters}}};
+    Buffer<Device> workspace_;
+    Buffer<Device> dz_;
+};
+
+}  // namespace typenet

@@ -1,0 +1,89 @@
+// typenet/layers/dense.hpp
+// Dense<units, Activation = Linear, Name = "">: y = act(x W + b), W (in, units) as Keras,
+// glorot_uniform kernel, zero bias. Its input must be flat: put Flatten before it.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <span>
+
+#include "typenet/backend/kernels.hpp"
+#include "typenet/core/buffer.hpp"
+#include "typenet/core/shape.hpp"
+#include "typenet/layers/activations.hpp"
+#include "typenet/layers/layer.hpp"
+#include "typenet/layers/parameter.hpp"
+
+namespace typenet {
+
+template <class In, class Device, FixedString Name, std::size_t Units, class Act>
+class DenseLayer;
+
+template <std::size_t Units, class Activation = Linear, FixedString Name = "">
+struct Dense {
+    static constexpr FixedString auto_prefix = "dense";
+    static constexpr FixedString explicit_name = Name;
+
+    template <class In, class Device, FixedString LayerName>
+    using bind = DenseLayer<In, Device, LayerName, Units, Activation>;
+};
+
+template <class In, class Device, FixedString Name, std::size_t Units, class Act>
+class DenseLayer : public LayerBase<In, Shape<Units>, Name, "Dense", (In::size + 1) * Units,
+                                    std::conditional_t<is_activation_v<Act>, Act, Linear>> {
+    static constexpr bool spec_ok = is_activation_v<Act> && Units > 0;
+    static_assert(is_activation_v<Act>,
+                  "Dense: the second argument must be an activation: tn::ReLU, tn::Sigmoid, tn::Softmax or tn::Linear");
+    static_assert(!is_activation_v<Act> || Units > 0, "Dense: units must be at least 1");
+    static constexpr bool rank_ok = In::rank == 1;
+    static_assert(!spec_ok || rank_ok,
+                  "Dense needs a flat input, but its input has several axes (see the input Shape in the note "
+                  "below): put Flatten before it");
+
+public:
+    static constexpr bool ok = spec_ok && rank_ok;
+    static constexpr std::size_t units = Units, in_features = In::size;
+
+    std::span<Parameter<Device>> parameters() { return params_; }
+    std::span<const Parameter<Device>> parameters() const { return params_; }
+    Parameter<Device>& kernel() { return params_[0]; }
+    Parameter<Device>& bias() { return params_[1]; }
+    const Parameter<Device>& kernel() const { return params_[0]; }
+    const Parameter<Device>& bias() const { return params_[1]; }
+
+    void initialize(Random& rng) {
+        kernel().set_values(glorot_uniform(kernel().size(), in_features, Units, rng));
+        bias().value.zero();
+    }
+
+    void forward(const float* x, float* y, std::size_t batch, Mode) {
+        Kernels<Device>::gemm(false, false, batch, Units, in_features, 1.0f, x, in_features, kernel().value.data(),
+                              Units, 0.0f, y, Units);
+        Kernels<Device>::bias_activation(y, bias().value.data(), batch, Units, Act::kind);
+    }
+
+    void backward(const float* x, const float* y, const float* dy, float* dx, std::size_t batch,
+                  bool dy_is_preactivation) {
+        const float* dz = dy;
+        if (!dy_is_preactivation && Act::kind != ActivationKind::linear) {
+            dz_.ensure(batch * Units);
+            Kernels<Device>::activation_backward(y, dy, dz_.data(), batch, Units, Act::kind);
+            dz = dz_.data();
+        }
+        if (this->trainable) {
+            Kernels<Device>::gemm(true, false, in_features, Units, batch, 1.0f, x, in_features, dz, Units, 0.0f,
+                                  kernel().grad.data(), Units);
+            Kernels<Device>::column_sums(dz, batch, Units, bias().grad.data());
+        }
+        if (dx != nullptr)
+            Kernels<Device>::gemm(false, true, batch, in_features, Units, 1.0f, dz, Units, kernel().value.data(), Units,
+                                  0.0f, dx, in_features);
+    }
+
+private:
+    std::array<Parameter<Device>, 2> params_{Parameter<Device>{"kernel", {In::size, Units}},
+                                             Parameter<Device>{"bias", {Units}}};
+    Buffer<Device> dz_;
+};
+
+}  // namespace typenet

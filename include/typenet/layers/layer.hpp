@@ -1,0 +1,73 @@
+// typenet/layers/layer.hpp
+// What every bound layer has in common. A layer *spec* (Conv2D<16, 3, ReLU>) is what
+// a user writes; Sequential binds it to its input shape, a device and a name, which
+// gives a *bound layer* type with this static face:
+//
+//   input_shape, output_shape     Shape<...> per sample
+//   param_count                   number of weights, as Keras counts them
+//   name, keras_type              "conv2d_1", "Conv2D"
+//   ok                            false when a shape rule failed (already reported)
+//   activation                    the fused activation tag (Linear when none)
+//
+// and this runtime face, on device pointers, batch first:
+//
+//   bool trainable                                 Keras's layer.trainable
+//   parameters()                                   span of Parameter<Device>
+//   initialize(Random&)                            Keras initializers
+//   forward(x, y, batch, mode)
+//   backward(x, y, dy, dx, batch, dy_is_preactivation)
+//       fills parameter gradients when trainable, and dx (may be null: nobody needs it).
+//       dy_is_preactivation: dy is already dL/d(pre-activation), as a fused loss gives.
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include "typenet/core/buffer.hpp"
+#include "typenet/core/device.hpp"
+#include "typenet/core/fixed_string.hpp"
+#include "typenet/core/random.hpp"
+#include "typenet/layers/activations.hpp"
+#include "typenet/layers/parameter.hpp"
+
+namespace typenet {
+
+template <class In, class Out, FixedString Name, FixedString KerasType, std::size_t Params, class Act = Linear>
+struct LayerBase {
+    using input_shape = In;
+    using output_shape = Out;
+    using activation = Act;
+    static constexpr FixedString name = Name;
+    static constexpr FixedString keras_type = KerasType;
+    static constexpr std::size_t param_count = Params;
+    static constexpr bool is_model = false;
+
+    bool trainable = true;
+
+    [[nodiscard]] std::size_t trainable_param_count() const { return trainable ? Params : 0; }
+    [[nodiscard]] bool has_trainable_parameters() const { return trainable && Params != 0; }
+    void set_trainable(bool value) { trainable = value; }
+};
+
+// A layer without weights: no parameters, nothing to initialise.
+template <class Device>
+struct NoParameters {
+    std::span<Parameter<Device>> parameters() { return {}; }
+    std::span<const Parameter<Device>> parameters() const { return {}; }
+    void initialize(Random&) {}
+};
+
+namespace detail {
+
+// Stands in for every layer after one that broke a shape rule: it checks nothing,
+// so the compiler reports the first broken rule and nothing after it.
+template <class In, class Device, FixedString Name>
+struct Unbound : LayerBase<In, In, Name, "Unbound", 0>, NoParameters<Device> {
+    static constexpr bool ok = false;
+    void forward(const float*, float*, std::size_t, Mode) {}
+    void backward(const float*, const float*, const float*, float*, std::size_t, bool) {}
+};
+
+}  // namespace detail
+
+}  // namespace typenet
