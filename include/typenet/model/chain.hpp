@@ -158,18 +158,15 @@ public:
         std::apply([&](auto&... layer) { (layer.initialize(rng), ...); }, layers_);
     }
 
-    // Every parameter with its owning layer's name and trainable flag, in layer order.
+    // Every parameter with the path of its layer relative to this model ("dense_1", or
+    // "vgg16/block1_conv1" inside a nested model) and the layer's trainable flag.
     template <class Visitor>
-    void for_each_parameter(Visitor&& visit) {
-        for_each_leaf([&](auto& layer) {
-            for (auto& p : layer.parameters()) visit(std::string_view(layer.name), p, layer.trainable);
-        });
+    void for_each_parameter(Visitor&& visit, std::string_view prefix = {}) {
+        std::apply([&](auto&... layer) { (parameters_of(layer, visit, prefix), ...); }, layers_);
     }
     template <class Visitor>
-    void for_each_parameter(Visitor&& visit) const {
-        for_each_leaf([&](const auto& layer) {
-            for (const auto& p : layer.parameters()) visit(std::string_view(layer.name), p, layer.trainable);
-        });
+    void for_each_parameter(Visitor&& visit, std::string_view prefix = {}) const {
+        std::apply([&](const auto&... layer) { (parameters_of(layer, visit, prefix), ...); }, layers_);
     }
 
     // Freeze (false) or unfreeze (true) every layer, nested ones included.
@@ -287,6 +284,17 @@ private:
     }
     template <FixedString LayerName>
     static constexpr std::size_t find_nested() { return find_nested_impl<LayerName>(indices{}); }
+
+    template <class Layer, class Visitor>
+    static void parameters_of(Layer& layer, Visitor& visit, std::string_view prefix) {
+        std::string path = prefix.empty() ? std::string(layer.name.view())
+                                          : std::string(prefix) + "/" + std::string(layer.name.view());
+        if constexpr (std::remove_const_t<Layer>::is_model) {
+            layer.for_each_parameter(visit, path);
+        } else {
+            for (auto& p : layer.parameters()) visit(std::string_view(path), p, layer.trainable);
+        }
+    }
 
     template <class Layer, class Visitor>
     static void visit_one(Layer& layer, Visitor& visit, int depth) {
