@@ -78,7 +78,8 @@ class Conv2DLayer
                   "Conv2D cannot come after Flatten or Dense");
     static constexpr bool fits = std::is_same_v<Pad, Same> || (Kernel <= shapes::in_h && Kernel <= shapes::in_w);
     static_assert(!(spec_ok && rank_ok) || fits,
-                  "Conv2D kernel is larger than its input (see the input Shape in the note below): "
+                  "Conv2D kernel is larger than its input (the instantiation above shows the layer's name and "
+                  "input Shape): "
                   "use a smaller kernel, padding tn::Same, or a larger input");
 
 public:

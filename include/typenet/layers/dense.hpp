@@ -37,8 +37,8 @@ class DenseLayer : public LayerBase<In, Shape<Units>, Name, "Dense", (In::size +
     static_assert(!is_activation_v<Act> || Units > 0, "Dense: units must be at least 1");
     static constexpr bool rank_ok = In::rank == 1;
     static_assert(!spec_ok || rank_ok,
-                  "Dense needs a flat input, but its input has several axes (see the input Shape in the note "
-                  "below): put Flatten before it");
+                  "Dense needs a flat input, but its input has several axes (the instantiation above names the "
+                  "layer and its input Shape): put Flatten before it");
 
 public:
     static constexpr bool ok = spec_ok && rank_ok;

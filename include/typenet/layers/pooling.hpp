@@ -43,8 +43,9 @@ class MaxPooling2DLayer
                   "it cannot come after Flatten or Dense");
     static constexpr bool fits = Pool <= dim_or_one<In, 0> && Pool <= dim_or_one<In, 1>;
     static_assert(!(spec_ok && rank_ok) || fits,
-                  "MaxPooling2D window is larger than its input: there is nothing left to pool "
-                  "(see the input Shape in the note below; the input image is too small for this many poolings)");
+                  "MaxPooling2D window is larger than its input: there is nothing left to pool (the "
+                  "instantiation above names the layer and its input Shape: the image is too small for this "
+                  "many poolings)");
 
 public:
     static constexpr bool ok = spec_ok && rank_ok && fits;

@@ -361,7 +361,8 @@ class ChainLayer : public Chain<Device, Kind, Name, InputSpec, SpecList> {
     static constexpr bool input_matches = std::is_same_v<In, typename base::input_shape>;
     static_assert(!base::ok || input_matches,
                   "nested model: its Input shape differs from the output of the layer before it "
-                  "(in the note below, the first Shape is what arrives and the Input is what the model expects)");
+                  "(in the instantiation above, the first Shape is what arrives and the Input is what the "
+                  "model expects)");
 
 public:
     static constexpr bool ok = base::ok && input_matches;

@@ -1,0 +1,14 @@
+// Rule: Conv2D needs an image (H, W, C), not a flat vector. Fixed variant: Flatten after it.
+#include "typenet/typenet.hpp"
+namespace tn = typenet;
+
+#ifdef TYPENET_FIXED
+using Net = tn::Sequential<tn::Input<8, 8, 1>, tn::Conv2D<4, 3, tn::ReLU>, tn::Flatten, tn::Dense<1, tn::Sigmoid>>;
+#else
+using Net = tn::Sequential<tn::Input<8, 8, 1>, tn::Flatten, tn::Conv2D<4, 3, tn::ReLU>, tn::Dense<1, tn::Sigmoid>>;
+#endif
+
+int main() {
+    Net model;
+    model.summary();
+}

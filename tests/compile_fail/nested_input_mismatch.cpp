@@ -1,0 +1,18 @@
+// Rule: a nested model's Input must equal what the layer before it outputs.
+// Fixed variant: the inner model expects 30x30x8, which Conv2D<8, 3> on 32x32 gives.
+#include "typenet/typenet.hpp"
+namespace tn = typenet;
+
+#ifdef TYPENET_FIXED
+using Backbone = tn::Sequential<tn::Input<30, 30, 8>, tn::Conv2D<8, 3, tn::ReLU, tn::Same>, tn::MaxPooling2D<2>>;
+#else
+using Backbone = tn::Sequential<tn::Input<16, 16, 8>, tn::Conv2D<8, 3, tn::ReLU, tn::Same>, tn::MaxPooling2D<2>>;
+#endif
+
+using Net = tn::Sequential<tn::Input<32, 32, 3>, tn::Conv2D<8, 3, tn::ReLU>, Backbone, tn::Flatten,
+                           tn::Dense<1, tn::Sigmoid>>;
+
+int main() {
+    Net model;
+    model.summary();
+}
