@@ -25,6 +25,27 @@
 //       y[i] = keep(i) ? x[i] / (1 - rate) : 0, keep(i) = hash_uniform(seed, stream, i) >= rate.
 //   dropout_backward(dy, dx, count, rate, seed, stream)    the same mask, recomputed.
 //   copy(src, dst, count), fill(dst, count, value)
+//
+// Training (train/): the loss and the optimizer steps run on the device too, so a step
+// moves only the batch in and three numbers out.
+//   loss_value_and_gradient(kind, from_logits, y_pred, y_true, rows, cols, grad,
+//                           grad_wrt_preactivation, grad_scale, totals)
+//       Keras 2's loss per sample (rows of cols predictions; y_true holds rows x cols
+//       targets, or one class index per row for the sparse loss) and its metric:
+//       totals[0] = sum over rows of the sample losses, totals[1] = sum of the sample
+//       accuracies, totals[2] = rows whose sparse label is not a class index in [0, cols).
+//       grad (skipped when null) = grad_scale * dL/dy_pred, or, when
+//       grad_wrt_preactivation, grad_scale * dL/d(pre-activation) of the Sigmoid (binary)
+//       or Softmax (categorical) that produced y_pred: the fused, stable (p - y).
+//       from_logits: y_pred are logits and grad is with respect to them.
+//   sgd_update(w, g, velocity, count, lr, momentum, nesterov)
+//       momentum 0: w -= lr * g (velocity unused, may be null); else
+//       v = momentum * v - lr * g; w += v, or w += momentum * v - lr * g (Nesterov).
+//   rmsprop_update(w, g, accumulator, count, lr, rho, epsilon)
+//       a = rho * a + (1 - rho) * g^2; w -= lr * g / (sqrt(a) + epsilon).
+//   adam_update(w, g, m, v, count, lr_t, beta_1, beta_2, epsilon)
+//       m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; w -= lr_t * m / (sqrt(v) + epsilon),
+//       lr_t the bias-corrected rate the host computes once per step.
 #pragma once
 
 #include <cstddef>
@@ -46,6 +67,9 @@ constexpr std::string_view activation_name(ActivationKind kind) {
         default: return "linear";
     }
 }
+
+// Which loss a loss kernel computes (train/losses.hpp gives them their Keras names).
+enum class LossKind { binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy };
 
 // Everything a convolution kernel needs to know about its shapes, per image.
 struct ConvGeometry {

@@ -5,6 +5,8 @@
 #include "typenet/backend/cpu/blas.hpp"
 #include "typenet/backend/cpu/conv2d.hpp"
 #include "typenet/backend/cpu/elementwise.hpp"
+#include "typenet/backend/cpu/loss.hpp"
+#include "typenet/backend/cpu/optimizer.hpp"
 #include "typenet/backend/cpu/parallel.hpp"
 #include "typenet/backend/cpu/pooling.hpp"
 #include "typenet/backend/kernels.hpp"
@@ -29,6 +31,11 @@ struct Kernels<cpu> {
     static constexpr auto dropout_backward = cpu_kernels::dropout_backward;
     static constexpr auto copy = cpu_kernels::copy;
     static constexpr auto fill = cpu_kernels::fill;
+    // Training (train/): loss and optimizer steps.
+    static constexpr auto loss_value_and_gradient = cpu_kernels::loss_value_and_gradient;
+    static constexpr auto sgd_update = cpu_kernels::sgd_update;
+    static constexpr auto rmsprop_update = cpu_kernels::rmsprop_update;
+    static constexpr auto adam_update = cpu_kernels::adam_update;
 };
 
 }  // namespace typenet
