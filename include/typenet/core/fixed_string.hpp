@@ -13,7 +13,7 @@ struct FixedString {
 
     char chars[capacity] = {};
 
-    constexpr FixedString() = default;
+    constexpr FixedString() : chars{} {}
     template <std::size_t N>
     constexpr FixedString(const char (&text)[N]) {
         static_assert(N <= capacity, "typenet: a name may have at most 63 characters");

@@ -15,7 +15,7 @@ struct LayerOption {
     std::size_t number = 0;  // 0: not given
     FixedString text;        // "": not given
 
-    constexpr LayerOption() = default;
+    constexpr LayerOption() : number(0), text() {}
     constexpr LayerOption(int n) : number(static_cast<std::size_t>(n)) {
         if (n <= 0) throw "typenet: a stride must be a positive integer";
     }

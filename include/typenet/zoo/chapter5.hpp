@@ -1,0 +1,63 @@
+// typenet/zoo/chapter5.hpp
+// The six models of the transfer-learning chapter (cats vs dogs, Keras 2), as types.
+// Image size is a parameter so the same architectures run at the book's 150x150x3
+// and at the embedded default (Fashion-MNIST, 28x28x1).
+//
+//   A  BasicCNN          Conv 16/64/128 + pools, Dense 512, Dense 1        19,024,513 at 150x150x3
+//   B  RegularizedCNN    Conv 16/64/128/128 + pools, Dense 512 + Dropout   3,706,113
+//   C  RegularizedCNN    the same, trained on augmented batches
+//   D  BottleneckHead    Dense head on VGG-16's 8,192 flattened features   4,457,985
+//   E  VGGTransfer       frozen VGG-16 base + Flatten + the same head      19,172,673
+//   F  VGGTransfer       the same with blocks 4 and 5 trainable (17,437,185 trainable)
+#pragma once
+
+#include <cstddef>
+
+#include "typenet/layers/activations.hpp"
+#include "typenet/layers/conv2d.hpp"
+#include "typenet/layers/dense.hpp"
+#include "typenet/layers/dropout.hpp"
+#include "typenet/layers/flatten.hpp"
+#include "typenet/layers/input.hpp"
+#include "typenet/layers/pooling.hpp"
+#include "typenet/model/fold.hpp"
+#include "typenet/model/sequential.hpp"
+#include "typenet/zoo/vgg.hpp"
+
+namespace typenet::zoo {
+
+// The chapter's classifier head: Dense 512, Dropout 0.3, Dense 512, Dropout 0.3, Dense 1.
+using ChapterHead = Stack<Dense<512, ReLU>, Dropout<0.3f>, Dense<512, ReLU>, Dropout<0.3f>, Dense<1, Sigmoid>>;
+
+// Model A: the basic CNN trained from scratch.
+template <std::size_t Height = 150, std::size_t Width = 150, std::size_t Channels = 3>
+using BasicCNN = Sequential<Input<Height, Width, Channels>,                //
+                            Conv2D<16, 3, ReLU>, MaxPooling2D<2>,          //
+                            Conv2D<64, 3, ReLU>, MaxPooling2D<2>,          //
+                            Conv2D<128, 3, ReLU>, MaxPooling2D<2>,         //
+                            Flatten, Dense<512, ReLU>, Dense<1, Sigmoid>>;
+
+// Models B and C: one more convolution block, and dropout in the head.
+template <std::size_t Height = 150, std::size_t Width = 150, std::size_t Channels = 3>
+using RegularizedCNN = Sequential<Input<Height, Width, Channels>,          //
+                                  Conv2D<16, 3, ReLU>, MaxPooling2D<2>,    //
+                                  Conv2D<64, 3, ReLU>, MaxPooling2D<2>,    //
+                                  Conv2D<128, 3, ReLU>, MaxPooling2D<2>,   //
+                                  Conv2D<128, 3, ReLU>, MaxPooling2D<2>,   //
+                                  Flatten, ChapterHead>;
+
+// Model D: the head alone, trained on bottleneck features of `Features` floats.
+template <std::size_t Features = 4 * 4 * 512>
+using BottleneckHead = Sequential<Input<Features>, ChapterHead>;
+
+// Models E and F: a backbone inside the model, then Flatten and the head.
+// Backbone is any model type (VGG16Base<150, 150> in the book).
+template <class Backbone>
+using TransferModel = Sequential<Input<Backbone::input_shape::dims[0], Backbone::input_shape::dims[1],
+                                       Backbone::input_shape::dims[2]>,
+                                 Backbone, Flatten, ChapterHead>;
+
+template <std::size_t Height = 150, std::size_t Width = 150>
+using VGGTransfer = TransferModel<VGG16Base<Height, Width>>;
+
+}  // namespace typenet::zoo

@@ -1,0 +1,25 @@
+# Installs typenet from BINARY_DIR into WORK_DIR/prefix, then builds and runs the consumer.
+file(REMOVE_RECURSE ${WORK_DIR})
+set(prefix ${WORK_DIR}/prefix)
+
+function(run_step what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "${what} failed (${result}):\n${out}\n${err}")
+  endif()
+  set(step_output "${out}" PARENT_SCOPE)
+endfunction()
+
+run_step("install" ${CMAKE_COMMAND} --install ${BINARY_DIR} --prefix ${prefix})
+if(NOT EXISTS ${prefix}/include/typenet/typenet.hpp)
+  message(FATAL_ERROR "install did not put the headers under ${prefix}/include")
+endif()
+run_step("configure consumer" ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/build -G ${GENERATOR}
+         -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=Release)
+run_step("build consumer" ${CMAKE_COMMAND} --build ${WORK_DIR}/build)
+run_step("run consumer" ${WORK_DIR}/build/consumer)
+string(FIND "${step_output}" "Total params: 4,142" found)
+if(found EQUAL -1)
+  message(FATAL_ERROR "the consumer ran but printed an unexpected summary:\n${step_output}")
+endif()
+message(STATUS "consumer built against the installed typenet and ran:\n${step_output}")
