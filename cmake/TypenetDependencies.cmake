@@ -37,7 +37,19 @@ endif()
 # Optional components.
 find_package(OpenCV QUIET COMPONENTS core imgproc imgcodecs)
 set(TYPENET_HAVE_OPENCV ${OpenCV_FOUND})
-find_package(HDF5 QUIET COMPONENTS C)
+# FindHDF5 needs the C language enabled, which a C++-only consumer project does not
+# have: there, look for the library and header directly.
+if(CMAKE_C_COMPILER_LOADED)
+  find_package(HDF5 QUIET COMPONENTS C)
+else()
+  find_path(TYPENET_HDF5_INCLUDE_DIR hdf5.h PATH_SUFFIXES hdf5/serial)
+  find_library(TYPENET_HDF5_LIBRARY NAMES hdf5_serial hdf5)
+  if(TYPENET_HDF5_INCLUDE_DIR AND TYPENET_HDF5_LIBRARY)
+    set(HDF5_FOUND TRUE)
+    set(HDF5_INCLUDE_DIRS ${TYPENET_HDF5_INCLUDE_DIR})
+    set(HDF5_LIBRARIES ${TYPENET_HDF5_LIBRARY})
+  endif()
+endif()
 if(HDF5_FOUND AND NOT TARGET HDF5::HDF5)
   add_library(HDF5::HDF5 INTERFACE IMPORTED)
   set_target_properties(HDF5::HDF5 PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${HDF5_INCLUDE_DIRS}"
