@@ -1,0 +1,94 @@
+// examples/common/cli.hpp
+// The example programs' shared flags (design.md section 6): --data DIR, --out DIR,
+// --epochs N, --batch-size N, --seed N, --weights FILE, --summary, --threads N, plus
+// whatever a program adds. Unknown flags and malformed values stop with a message.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace examples {
+
+class CommandLine {
+public:
+    // `valued`: flags taking a value; `switches`: flags without one. `usage` is printed on --help.
+    CommandLine(int argc, char** argv, std::string usage, std::vector<std::string> valued,
+                std::vector<std::string> switches = {})
+        : usage_(std::move(usage)) {
+        auto known = [](const std::vector<std::string>& list, std::string_view flag) {
+            for (const auto& f : list)
+                if (f == flag) return true;
+            return false;
+        };
+        for (int i = 1; i < argc; ++i) {
+            std::string arg = argv[i];
+            if (arg == "--help" || arg == "-h") {
+                std::cout << usage_;
+                std::exit(0);
+            }
+            if (arg.rfind("--", 0) != 0) {
+                positional_.push_back(arg);
+                continue;
+            }
+            std::string value;
+            if (const auto eq = arg.find('='); eq != std::string::npos) {
+                value = arg.substr(eq + 1);
+                arg = arg.substr(0, eq);
+            }
+            const std::string name = arg.substr(2);
+            if (known(switches, name)) {
+                values_[name] = "1";
+            } else if (known(valued, name)) {
+                if (value.empty()) {
+                    if (i + 1 >= argc) fail("flag --" + name + " needs a value");
+                    value = argv[++i];
+                }
+                values_[name] = value;
+            } else {
+                fail("unknown flag " + arg);
+            }
+        }
+    }
+
+    [[nodiscard]] bool has(const std::string& name) const { return values_.count(name) != 0; }
+    [[nodiscard]] std::string text(const std::string& name, const std::string& fallback = "") const {
+        const auto it = values_.find(name);
+        return it == values_.end() ? fallback : it->second;
+    }
+    [[nodiscard]] long long integer(const std::string& name, long long fallback) const {
+        if (!has(name)) return fallback;
+        const std::string& v = values_.at(name);
+        char* end = nullptr;
+        const long long n = std::strtoll(v.c_str(), &end, 10);
+        if (end == v.c_str() || *end != '\0') fail("--" + name + " takes an integer, got '" + v + "'");
+        return n;
+    }
+    [[nodiscard]] double number(const std::string& name, double fallback) const {
+        if (!has(name)) return fallback;
+        const std::string& v = values_.at(name);
+        char* end = nullptr;
+        const double n = std::strtod(v.c_str(), &end);
+        if (end == v.c_str() || *end != '\0') fail("--" + name + " takes a number, got '" + v + "'");
+        return n;
+    }
+    [[nodiscard]] const std::vector<std::string>& positional() const { return positional_; }
+
+    [[noreturn]] void fail(const std::string& message) const {
+        std::cerr << "error: " << message << "\n\n" << usage_;
+        std::exit(2);
+    }
+
+private:
+    std::string usage_;
+    std::map<std::string, std::string> values_;
+    std::vector<std::string> positional_;
+};
+
+}  // namespace examples
