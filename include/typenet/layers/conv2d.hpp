@@ -28,7 +28,7 @@ template <class In, class Device, FixedString Name, std::size_t Filters, std::si
 class Conv2DLayer;
 
 template <std::size_t Filters, std::size_t Kernel, class Activation = Linear, class Padding = Valid,
-          LayerOption Option1 = {}, LayerOption Option2 = {}>
+          LayerOption Option1 = LayerOption{}, LayerOption Option2 = LayerOption{}>
 struct Conv2D {
     static constexpr FixedString auto_prefix = "conv2d";
     static constexpr FixedString explicit_name = option_name<Option1, Option2>();

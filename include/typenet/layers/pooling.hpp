@@ -18,7 +18,7 @@ namespace typenet {
 template <class In, class Device, FixedString Name, std::size_t Pool, std::size_t Stride>
 class MaxPooling2DLayer;
 
-template <std::size_t Pool, LayerOption Option1 = {}, LayerOption Option2 = {}>
+template <std::size_t Pool, LayerOption Option1 = LayerOption{}, LayerOption Option2 = LayerOption{}>
 struct MaxPooling2D {
     static constexpr FixedString auto_prefix = "max_pooling2d";
     static constexpr FixedString explicit_name = option_name<Option1, Option2>();
