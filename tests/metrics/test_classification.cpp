@@ -185,9 +185,11 @@ BOOST_AUTO_TEST_CASE(every_fixture_case_matches) {
             BOOST_TEST_REQUIRE(report.classes.size() == order.size());
             for (std::size_t k = 0; k < order.size(); ++k) {
                 BOOST_TEST(report.classes[k].label == order[k]);
-                BOOST_TEST(report.classes[k].precision == per_class.at("precision")[k].get<double>(), tt::tolerance(1e-12));
+                BOOST_TEST(report.classes[k].precision == per_class.at("precision")[k].get<double>(),
+                           tt::tolerance(1e-12));
                 BOOST_TEST(report.classes[k].recall == per_class.at("recall")[k].get<double>(), tt::tolerance(1e-12));
-                BOOST_TEST(report.classes[k].f1_score == per_class.at("f1_score")[k].get<double>(), tt::tolerance(1e-12));
+                BOOST_TEST(report.classes[k].f1_score == per_class.at("f1_score")[k].get<double>(),
+                           tt::tolerance(1e-12));
                 BOOST_TEST(report.classes[k].support == per_class.at("support")[k].get<std::size_t>());
             }
             const auto compare_average = [&](const tn::AverageScores& ours, const nlohmann::json& theirs) {

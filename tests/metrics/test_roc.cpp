@@ -81,7 +81,8 @@ BOOST_AUTO_TEST_CASE(matches_sklearn) {
             BOOST_TEST(std::isinf(curve.thresholds[0]));
             for (std::size_t i = 0; i < thresholds.size(); ++i) BOOST_TEST(curve.thresholds[i + 1] == thresholds[i]);
             BOOST_TEST(tn::roc_auc_score(y_true, scores) == c.at("auc").get<double>(), tt::tolerance(1e-12));
-            BOOST_TEST(tn::predict_classes(scores) == c.at("predict_classes").get<std::vector<int>>(), tt::per_element());
+            BOOST_TEST(tn::predict_classes(scores) == c.at("predict_classes").get<std::vector<int>>(),
+                       tt::per_element());
         }
     }
 }

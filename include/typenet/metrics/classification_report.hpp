@@ -35,7 +35,8 @@ struct ClassificationReport {
     std::string to_string(int digits = 2) const {
         using metrics_detail::fixed;
         using metrics_detail::pad_left;
-        if (digits < 0 || digits > 15) throw std::invalid_argument("ClassificationReport::to_string: digits must be 0..15");
+        if (digits < 0 || digits > 15)
+            throw std::invalid_argument("ClassificationReport::to_string: digits must be 0..15");
         std::size_t width = std::string_view("weighted avg").size();
         for (const auto& c : classes) width = std::max(width, metrics_detail::display_width(c.name));
         width = std::max(width, static_cast<std::size_t>(digits));

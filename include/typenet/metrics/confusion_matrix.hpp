@@ -41,9 +41,10 @@ struct ConfusionMatrix {
         using metrics_detail::pad_left;
         using metrics_detail::pad_right;
         if (names.size() != size() || counts.size() != size() * size())
-            throw std::invalid_argument("ConfusionMatrix::to_string: " + std::to_string(size()) + " labels need as many names (" +
-                                        std::to_string(names.size()) + " given) and " + std::to_string(size() * size()) +
-                                        " counts (" + std::to_string(counts.size()) + " given)");
+            throw std::invalid_argument("ConfusionMatrix::to_string: " + std::to_string(size()) +
+                                        " labels need as many names (" + std::to_string(names.size()) + " given) and " +
+                                        std::to_string(size() * size()) + " counts (" + std::to_string(counts.size()) +
+                                        " given)");
         const std::string actual_heading = "Actual: ";
         std::size_t name_width = 0, cell_width = 0;
         for (const auto& name : names) name_width = std::max(name_width, display_width(name));
@@ -55,7 +56,8 @@ struct ConfusionMatrix {
         for (const auto& name : names) text += "  " + pad_left(name, cell_width);
         text += "\n";
         for (std::size_t row = 0; row < size(); ++row) {
-            text += (row == 0 ? actual_heading : std::string(actual_heading.size(), ' ')) + pad_right(names[row], name_width);
+            text += (row == 0 ? actual_heading : std::string(actual_heading.size(), ' ')) +
+                    pad_right(names[row], name_width);
             for (std::size_t column = 0; column < size(); ++column)
                 text += "  " + pad_left(std::to_string(at(row, column)), cell_width);
             text += "\n";

@@ -30,8 +30,8 @@ struct PerformanceMetrics {
     // F1 Score: 0.7865
     std::string to_string() const {
         using metrics_detail::fixed;
-        return "Accuracy: " + fixed(accuracy, 4) + "\nPrecision: " + fixed(precision, 4) + "\nRecall: " +
-               fixed(recall, 4) + "\nF1 Score: " + fixed(f1_score, 4) + "\n";
+        return "Accuracy: " + fixed(accuracy, 4) + "\nPrecision: " + fixed(precision, 4) +
+               "\nRecall: " + fixed(recall, 4) + "\nF1 Score: " + fixed(f1_score, 4) + "\n";
     }
 };
 

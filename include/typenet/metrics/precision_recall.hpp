@@ -18,9 +18,9 @@ namespace typenet {
 struct ClassScores {
     int label = 0;
     std::string name;
-    double precision = 0;  // tp / (tp + fp)
-    double recall = 0;     // tp / (tp + fn)
-    double f1_score = 0;   // 2 tp / (2 tp + fp + fn), the harmonic mean of the two
+    double precision = 0;     // tp / (tp + fp)
+    double recall = 0;        // tp / (tp + fn)
+    double f1_score = 0;      // 2 tp / (2 tp + fp + fn), the harmonic mean of the two
     std::size_t support = 0;  // samples whose true label is this class
 };
 
@@ -70,8 +70,7 @@ inline double f1_from_counts(double tp, double predicted, double actual) {
 
 // One entry per class of `order`, in that order.
 inline std::vector<ClassScores> precision_recall_fscore_support(std::span<const int> y_true,
-                                                                std::span<const int> y_pred,
-                                                                const ClassOrder& order) {
+                                                                std::span<const int> y_pred, const ClassOrder& order) {
     metrics_detail::check_label_vectors("precision_recall_fscore_support", y_true, y_pred);
     using metrics_detail::ratio_or_zero;
     const auto counts = metrics_detail::count_per_class(y_true, y_pred, order.labels);

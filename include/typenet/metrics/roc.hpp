@@ -48,8 +48,10 @@ inline RocCurve roc_curve(std::span<const int> y_true, std::span<const float> y_
     const double negatives = static_cast<double>(y_true.size() - positives);
     std::size_t true_positives = 0, false_positives = 0;
     for (std::size_t k = 0; k < order.size(); ++k) {
-        if (y_true[order[k]] == pos_label) ++true_positives;
-        else ++false_positives;
+        if (y_true[order[k]] == pos_label)
+            ++true_positives;
+        else
+            ++false_positives;
         const bool last_of_tie = k + 1 == order.size() || y_score[order[k + 1]] != y_score[order[k]];
         if (!last_of_tie) continue;
         curve.fpr.push_back(static_cast<double>(false_positives) / negatives);
