@@ -1,0 +1,205 @@
+// typenet/data/image_loading.hpp
+// Reading one image file as the chapter's Keras code does (load_img + img_to_array):
+// decoded with OpenCV, turned into RGB (grayscale and alpha inputs included; alpha is
+// dropped, as PIL's convert('RGB') does) or into one gray channel for a C = 1 model,
+// resized to the model's input size with nearest-neighbour by default (Keras's load_img
+// default; OpenCV's INTER_NEAREST_EXACT picks the same pixels as PIL), or bilinear.
+// EXIF orientation is ignored, as PIL's load_img does.
+//
+// A file that is empty, not an image, truncated or undecodable raises ImageReadError
+// (with the file and the reason); the folder loaders and batch sources catch it, warn
+// once per file and skip it. Truncated JPEGs are caught by their missing end-of-image
+// marker, because libjpeg would otherwise pad them with grey and call them fine.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "typenet/core/shape.hpp"
+#include "typenet/data/image_data_generator.hpp"
+
+namespace typenet {
+
+// What a model takes: height, width and channels (1 = grayscale, 3 = RGB).
+struct ImageSize {
+    std::size_t height = 150;
+    std::size_t width = 150;
+    std::size_t channels = 3;
+    std::size_t floats() const { return height * width * channels; }
+};
+
+namespace detail {
+template <class T>
+struct input_shape_of {
+    using type = typename T::input_shape;
+};
+template <std::size_t... Dims>
+struct input_shape_of<Shape<Dims...>> {
+    using type = Shape<Dims...>;
+};
+}  // namespace detail
+
+// The image size of a model's input (or of a Shape<H, W, C>), e.g.
+// input_image_size<BasicCNN>() == ImageSize{150, 150, 3}.
+template <class ModelOrShape>
+constexpr ImageSize input_image_size() {
+    using S = typename detail::input_shape_of<ModelOrShape>::type;
+    static_assert(ImageShape<S>, "input_image_size: the model's input is not an image (H, W, C)");
+    static_assert(S::dims[2] == 1 || S::dims[2] == 3, "input_image_size: images have 1 (gray) or 3 (RGB) channels");
+    return ImageSize{S::dims[0], S::dims[1], S::dims[2]};
+}
+
+class ImageReadError : public std::runtime_error {
+public:
+    ImageReadError(const std::filesystem::path& file, const std::string& reason)
+        : std::runtime_error(file.string() + ": " + reason), file_(file), reason_(reason) {}
+    const std::filesystem::path& file() const { return file_; }
+    const std::string& reason() const { return reason_; }
+
+private:
+    std::filesystem::path file_;
+    std::string reason_;
+};
+
+namespace detail {
+
+inline bool starts_with(const std::vector<std::uint8_t>& b, std::initializer_list<std::uint8_t> prefix) {
+    return b.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), b.begin());
+}
+
+// Which decoder a file's first bytes call for; nullopt when none we read.
+inline std::optional<std::string> image_format(const std::vector<std::uint8_t>& head) {
+    if (starts_with(head, {0xFF, 0xD8, 0xFF})) return "jpeg";
+    if (starts_with(head, {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A})) return "png";
+    if (starts_with(head, {'B', 'M'})) return "bmp";
+    if (starts_with(head, {'I', 'I', 0x2A, 0x00}) || starts_with(head, {'M', 'M', 0x00, 0x2A})) return "tiff";
+    if (head.size() >= 12 && starts_with(head, {'R', 'I', 'F', 'F'}) && head[8] == 'W' && head[9] == 'E' &&
+        head[10] == 'B' && head[11] == 'P')
+        return "webp";
+    if (head.size() >= 2 && head[0] == 'P' && head[1] >= '1' && head[1] <= '6') return "pnm";
+    return std::nullopt;
+}
+
+// Position of the last marker 0xFF `code` at or after `from`, or npos.
+inline std::size_t last_marker(const std::vector<std::uint8_t>& b, std::uint8_t code, std::size_t from = 0) {
+    for (std::size_t i = b.size(); i >= from + 2; --i)
+        if (b[i - 2] == 0xFF && b[i - 1] == code) return i - 2;
+    return std::string::npos;
+}
+
+// A whole JPEG ends its last scan with an end-of-image marker (FF D9). Inside scan data
+// 0xFF is always followed by 0x00 or a restart code, so the test cannot be fooled by pixels.
+inline bool jpeg_is_complete(const std::vector<std::uint8_t>& b) {
+    const auto sos = last_marker(b, 0xDA);
+    if (sos == std::string::npos) return false;
+    const auto eoi = last_marker(b, 0xD9, sos);
+    return eoi != std::string::npos && eoi > sos;
+}
+
+inline std::vector<std::uint8_t> read_bytes(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw ImageReadError(file, "cannot open the file");
+    in.seekg(0, std::ios::end);
+    const auto size = in.tellg();
+    if (size < 0) throw ImageReadError(file, "cannot read the file");
+    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+    in.seekg(0);
+    if (!bytes.empty() && !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size())))
+        throw ImageReadError(file, "cannot read the file");
+    return bytes;
+}
+
+}  // namespace detail
+
+// A cheap look at a file without decoding it (its first bytes and, for a JPEG, its last
+// 64 KiB): the reason it cannot be an image, or nullopt when it looks fine. Listing a
+// folder with it catches empty, non-image and truncated files before an epoch starts.
+inline std::optional<std::string> probe_image_file(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return "cannot open the file";
+    in.seekg(0, std::ios::end);
+    const auto end = in.tellg();
+    if (end <= 0) return end == 0 ? "empty file" : "cannot read the file";
+    const auto size = static_cast<std::size_t>(end);
+    std::vector<std::uint8_t> head(std::min<std::size_t>(size, 16));
+    in.seekg(0);
+    in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+    if (!in) return "cannot read the file";
+    const auto format = detail::image_format(head);
+    if (!format) return "not an image (unknown file signature)";
+    if (*format == "jpeg") {
+        constexpr std::size_t tail_size = 64 * 1024;
+        const std::size_t start = size > tail_size ? size - tail_size : 0;
+        std::vector<std::uint8_t> tail(size - start);
+        in.seekg(static_cast<std::streamoff>(start));
+        in.read(reinterpret_cast<char*>(tail.data()), static_cast<std::streamsize>(tail.size()));
+        if (!in) return "cannot read the file";
+        const bool complete = start == 0 ? detail::jpeg_is_complete(tail)
+                                         : detail::last_marker(tail, 0xD9) != std::string::npos;
+        if (!complete) return "truncated JPEG (no end-of-image marker)";
+    }
+    return std::nullopt;
+}
+
+// Decodes `file` as 8-bit RGB (channels 3) or gray (channels 1) at its own size.
+inline cv::Mat decode_image(const std::filesystem::path& file, std::size_t channels = 3) {
+    if (channels != 1 && channels != 3)
+        throw std::invalid_argument("decode_image: channels must be 1 or 3, got " + std::to_string(channels));
+    const auto bytes = detail::read_bytes(file);
+    if (bytes.empty()) throw ImageReadError(file, "empty file");
+    const auto format = detail::image_format(bytes);
+    if (!format) throw ImageReadError(file, "not an image (unknown file signature)");
+    if (*format == "jpeg" && !detail::jpeg_is_complete(bytes))
+        throw ImageReadError(file, "truncated JPEG (no end-of-image marker)");
+    cv::Mat image;
+    try {
+        const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8U, const_cast<std::uint8_t*>(bytes.data()));
+        const int flags = (channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR) | cv::IMREAD_IGNORE_ORIENTATION;
+        image = cv::imdecode(buffer, flags);
+    } catch (const cv::Exception& e) {
+        throw ImageReadError(file, "cannot decode " + *format + " (" + e.err + ")");
+    }
+    if (image.empty() || image.rows == 0 || image.cols == 0)
+        throw ImageReadError(file, "cannot decode " + *format + " (corrupt or unsupported)");
+    if (channels == 3) cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
+    return image;
+}
+
+// decode_image, then resized to `size` (nearest by default, as Keras's load_img).
+// Returns CV_8UC3 RGB or CV_8UC1; throws ImageReadError for an unreadable file.
+inline cv::Mat read_image(const std::filesystem::path& file, const ImageSize& size,
+                          Interpolation resize = Interpolation::nearest) {
+    cv::Mat image = decode_image(file, size.channels);
+    const cv::Size target(static_cast<int>(size.width), static_cast<int>(size.height));
+    if (image.size() != target) {
+        cv::Mat resized;
+        cv::resize(image, resized, target, 0, 0,
+                   resize == Interpolation::nearest ? cv::INTER_NEAREST_EXACT : cv::INTER_LINEAR);
+        image = resized;
+    }
+    return image;
+}
+
+// read_image as float32 (H, W, C) multiplied by `rescale`, written to `out` (H*W*C floats).
+inline void read_image_into(const std::filesystem::path& file, const ImageSize& size, float* out,
+                            Interpolation resize = Interpolation::nearest, float rescale = 1.0f / 255.0f) {
+    const cv::Mat image = read_image(file, size, resize);
+    cv::Mat target(static_cast<int>(size.height), static_cast<int>(size.width),
+                   CV_32FC(static_cast<int>(size.channels)), out);
+    image.convertTo(target, CV_32F, rescale);
+}
+
+}  // namespace typenet
