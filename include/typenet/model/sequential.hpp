@@ -13,6 +13,7 @@
 
 #include <cstdint>
 
+#include "typenet/backend/cpu/kernels.hpp"  // Sequential and Model run on the CPU unless moved
 #include "typenet/core/device.hpp"
 #include "typenet/core/fixed_string.hpp"
 #include "typenet/model/chain.hpp"
