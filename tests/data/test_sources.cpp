@@ -111,11 +111,10 @@ BOOST_AUTO_TEST_CASE(folder_source_is_deterministic_whatever_the_threads) {
 
 BOOST_AUTO_TEST_CASE(validation_batches_are_rescaled_but_never_augmented) {
     auto options = small_options(2);
-    const auto validation = tn::ImageFolderSource::for_validation(test_data::kaggle_folder(), options);
+    auto validation = tn::ImageFolderSource::for_validation(test_data::kaggle_folder(), options);
     BOOST_CHECK(!validation.options().generator.augments());
     BOOST_CHECK(!validation.options().shuffle);
-    auto& source = const_cast<tn::ImageFolderSource&>(validation);
-    const Epoch e = read_epoch(source, 5, 50);
+    const Epoch e = read_epoch(validation, 5, 50);
     // Exactly what loading the folder into memory gives, in file-name order.
     const auto set = tn::load_image_set(test_data::kaggle_folder(), {.size = {24, 28, 3}, .log = nullptr});
     BOOST_REQUIRE_EQUAL(e.x.size(), set.images.size());
