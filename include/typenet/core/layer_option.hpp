@@ -25,6 +25,9 @@ struct LayerOption {
     template <std::size_t N>
     constexpr LayerOption(const char (&name)[N]) : text(name) {}
     constexpr LayerOption(const FixedString& name) : text(name) {}
+    // Both parts at once: nvcc's host-code generation writes a LayerOption template
+    // argument as LayerOption{number, {chars...}}, so a .cu file needs this form.
+    constexpr LayerOption(std::size_t n, const FixedString& name) : number(n), text(name) {}
 
     [[nodiscard]] constexpr bool is_name() const { return !text.empty(); }
     [[nodiscard]] constexpr bool is_number() const { return number != 0; }
