@@ -16,7 +16,10 @@
 #include <nlohmann/json.hpp>
 #include <xtensor/xtensor.hpp>
 
+#include <boost/test/unit_test.hpp>
+
 #include "typenet/core/random.hpp"
+#include "typenet/data/idx.hpp"
 
 namespace train_test {
 
@@ -89,6 +92,14 @@ bool all_finite(const M& model) {
         for (float v : w)
             if (!std::isfinite(v)) return false;
     return true;
+}
+
+// Boost.Test precondition: tests on the real data set run only where it is installed.
+inline boost::test_tools::assertion_result fashion_mnist_installed(boost::unit_test::test_unit_id) {
+    boost::test_tools::assertion_result result(typenet::fashion_mnist_available());
+    result.message() << "Fashion-MNIST is not installed in " << typenet::fashion_mnist_dir().string()
+                     << " (Debian package dataset-fashion-mnist)";
+    return result;
 }
 
 }  // namespace train_test
