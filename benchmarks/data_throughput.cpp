@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -65,24 +66,31 @@ struct Rate {
     double images_per_second = 0;
     std::size_t images = 0;
     double seconds = 0;
+    double cpu_seconds = 0;  // all threads of the process: robust when others share the cores
 };
 
 // Reads `epochs` whole epochs in batches of `batch` as fast as the source can make them.
 Rate measure(tn::BatchSource& source, std::size_t epochs, std::size_t batch) {
     std::vector<float> x(batch * source.sample_size()), y(batch * source.label_size());
     Rate rate;
+    const std::clock_t cpu_start = std::clock();
     const auto start = clock_type::now();
     for (std::size_t e = 0; e < epochs; ++e) {
         source.start_epoch(e);
         while (std::size_t n = source.next_batch(x.data(), y.data(), batch)) rate.images += n;
     }
     rate.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+    rate.cpu_seconds = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
     rate.images_per_second = rate.images / rate.seconds;
     return rate;
 }
 
-void print(const char* what, const Rate& r) {
-    std::printf("  %-58s %8.1f images/s  (%zu images in %.2f s)\n", what, r.images_per_second, r.images, r.seconds);
+// Wall-clock rate, and the CPU time per image with what it would give on `cores` free cores.
+void print(const char* what, const Rate& r, std::size_t cores) {
+    const double cpu_ms = 1000.0 * r.cpu_seconds / r.images;
+    std::printf("  %-52s %7.1f images/s  (%zu in %.2f s; %.2f ms CPU each: ~%.0f/s on %zu free core%s)\n", what,
+                r.images_per_second, r.images, r.seconds, cpu_ms, 1000.0 * cores / cpu_ms, cores,
+                cores == 1 ? "" : "s");
 }
 
 }  // namespace
@@ -133,15 +141,16 @@ int main(int argc, char** argv) {
         tn::ImageFolderSource inline_source(folder, one);
         const Rate single = measure(inline_source, 1, batch);
         const std::string with_workers = std::to_string(workers) + " workers";
-        print(("decode + resize + augment + rescale, " + with_workers).c_str(), augmented);
-        print(("decode + resize + rescale (validation), " + with_workers).c_str(), plain);
-        print("decode + resize + augment + rescale, caller's thread", single);
+        const std::size_t cores = std::max<std::size_t>(workers, 1);
+        print(("decode+resize+augment+rescale, " + with_workers).c_str(), augmented, cores);
+        print(("decode+resize+rescale (validation), " + with_workers).c_str(), plain, cores);
+        print("decode+resize+augment+rescale, caller's thread", single, 1);
         std::printf("  peak samples held ready: %zu of %zu slots\n", train.peak_prefetched(), options.prefetch);
 
         // What the training step consumes.
         constexpr double chapter_gpu_rate = 3000.0 / 11.0;  // model C: 3,000 images per 11 s epoch (book, GPU)
         std::printf("training step (consumer):\n");
-        std::printf("  %-58s %8.1f images/s\n", "model C in the book (Keras 2, GPU, 11 s per 3000-image epoch)",
+        std::printf("  %-52s %7.1f images/s\n", "model C in the book (Keras 2, GPU, 11 s/3000 images)",
                     chapter_gpu_rate);
         double consumer = chapter_gpu_rate;
         if (!cli.has("no-training-step")) {
@@ -155,7 +164,7 @@ int main(int argc, char** argv) {
             for (std::size_t s = 0; s < steps; ++s) trainer.train_on_batch(x.data(), y.data(), n);
             const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
             const double cpu_rate = static_cast<double>(steps * n) / seconds;
-            std::printf("  %-58s %8.1f images/s  (%.2f s per step)\n", "model C train_on_batch, typenet CPU, this machine",
+            std::printf("  %-52s %7.1f images/s  (%.2f s per step)\n", "model C train_on_batch, typenet CPU, this machine",
                         cpu_rate, seconds / steps);
             consumer = std::max(consumer, cpu_rate);
         }

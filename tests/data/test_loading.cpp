@@ -118,6 +118,29 @@ BOOST_AUTO_TEST_CASE(broken_files_raise_a_reason_and_never_crash) {
     BOOST_CHECK_THROW(tn::read_image(folder / "no-such-file.jpg", {8, 8, 3}), tn::ImageReadError);
 }
 
+BOOST_AUTO_TEST_CASE(jpeg_completeness_is_judged_by_its_segments) {
+    test_data::TempDir dir("jpeg-ends");
+    std::vector<uchar> jpeg;
+    cv::imencode(".jpg", test_data::make_picture("dog", 3, 64, 80), jpeg);
+    auto write = [&](const std::string& name, const std::vector<uchar>& bytes) {
+        std::ofstream(dir.path() / name, std::ios::binary)
+            .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+        return dir.path() / name;
+    };
+    // Cut anywhere (in the headers, in the scan, just before the end marker): truncated.
+    for (std::size_t keep : {std::size_t{20}, jpeg.size() / 3, jpeg.size() - 2, jpeg.size() - 1}) {
+        const auto file = write("cut.jpg", std::vector<uchar>(jpeg.begin(), jpeg.begin() + keep));
+        BOOST_CHECK_MESSAGE(tn::probe_image_file(file).has_value(), "cut at " << keep << " passed the probe");
+        BOOST_CHECK_THROW(tn::read_image(file, {16, 16, 3}), tn::ImageReadError);
+    }
+    // Data appended after the image (as some cameras do), with marker-like bytes in it: fine.
+    std::vector<uchar> appended = jpeg;
+    for (int i = 0; i < 5000; ++i) appended.insert(appended.end(), {0xFF, 0xDA, 0x00, 0x07, 0xFF, 0xD8, 0x12});
+    const auto file = write("appended.jpg", appended);
+    BOOST_CHECK(!tn::probe_image_file(file));
+    BOOST_CHECK_EQUAL(tn::read_image(file, {64, 80, 3}).cols, 80);
+}
+
 BOOST_AUTO_TEST_CASE(listing_sorts_files_and_labels_by_prefix) {
     BOOST_CHECK_EQUAL(tn::class_of("dog.7.jpg"), "dog");
     BOOST_CHECK_EQUAL(tn::class_of(fs::path("a/b/cat.12.jpeg")), "cat");

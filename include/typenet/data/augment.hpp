@@ -9,7 +9,11 @@
 // WARP_INVERSE_MAP. Both treat integer coordinates as pixel centres.
 // Fill modes: nearest = BORDER_REPLICATE, constant = BORDER_CONSTANT (cval),
 // reflect = BORDER_REFLECT (scipy 'reflect': d c b a | a b c d), wrap = BORDER_WRAP
-// (periodic, as TensorFlow's and scipy's 'grid-wrap').
+// (periodic, as TensorFlow's and scipy's 'grid-wrap'; old scipy's 'wrap' was off by one).
+// Two known differences from scipy, both measured by tests/data against Keras's output:
+// OpenCV rounds source coordinates to 1/32 pixel for bilinear sampling (values differ by a
+// fraction of a grey level), and its constant border blends cval into the edge pixels
+// within one pixel of the border, where scipy's 'constant' switches to cval abruptly.
 #pragma once
 
 #include <cstddef>

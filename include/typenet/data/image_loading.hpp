@@ -93,20 +93,32 @@ inline std::optional<std::string> image_format(const std::vector<std::uint8_t>& 
     return std::nullopt;
 }
 
-// Position of the last marker 0xFF `code` at or after `from`, or npos.
-inline std::size_t last_marker(const std::vector<std::uint8_t>& b, std::uint8_t code, std::size_t from = 0) {
-    for (std::size_t i = b.size(); i >= from + 2; --i)
-        if (b[i - 2] == 0xFF && b[i - 1] == code) return i - 2;
-    return std::string::npos;
-}
-
-// A whole JPEG ends its last scan with an end-of-image marker (FF D9). Inside scan data
-// 0xFF is always followed by 0x00 or a restart code, so the test cannot be fooled by pixels.
+// Whether a JPEG reaches its end-of-image marker (FF D9), found by walking its segments
+// (each marker with its length; the entropy-coded data after a start-of-scan, where 0xFF
+// is always followed by 0x00, a restart code or fill), so neither an EXIF thumbnail's own
+// end marker nor data appended after the image can fool it.
 inline bool jpeg_is_complete(const std::vector<std::uint8_t>& b) {
-    const auto sos = last_marker(b, 0xDA);
-    if (sos == std::string::npos) return false;
-    const auto eoi = last_marker(b, 0xD9, sos);
-    return eoi != std::string::npos && eoi > sos;
+    const std::size_t n = b.size();
+    std::size_t i = 2;  // after SOI
+    while (i < n) {
+        while (i < n && b[i] != 0xFF) ++i;  // tolerate stray bytes between segments, as libjpeg does
+        while (i < n && b[i] == 0xFF) ++i;  // fill bytes
+        if (i >= n) return false;
+        const std::uint8_t marker = b[i++];
+        if (marker == 0xD9) return true;                                       // EOI
+        if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) continue;  // no length
+        if (i + 1 >= n) return false;
+        const std::size_t length = (std::size_t{b[i]} << 8) | b[i + 1];
+        if (length < 2 || i + length > n) return false;
+        i += length;
+        if (marker == 0xDA) {  // skip the scan's entropy-coded data up to the next marker
+            while (i + 1 < n && !(b[i] == 0xFF && b[i + 1] != 0x00 && !(b[i + 1] >= 0xD0 && b[i + 1] <= 0xD7) &&
+                                  b[i + 1] != 0xFF))
+                ++i;
+            if (i + 1 >= n) return false;
+        }
+    }
+    return false;
 }
 
 inline std::vector<std::uint8_t> read_bytes(const std::filesystem::path& file) {
@@ -124,9 +136,10 @@ inline std::vector<std::uint8_t> read_bytes(const std::filesystem::path& file) {
 
 }  // namespace detail
 
-// A cheap look at a file without decoding it (its first bytes and, for a JPEG, its last
-// 64 KiB): the reason it cannot be an image, or nullopt when it looks fine. Listing a
-// folder with it catches empty, non-image and truncated files before an epoch starts.
+// A cheap look at a file without decoding it: the reason it cannot be an image, or
+// nullopt when it looks fine. Reads the first bytes and the last two; only a JPEG that
+// does not end with its end-of-image marker is read whole and walked (jpeg_is_complete).
+// Listing a folder with it catches empty, non-image and truncated files before an epoch.
 inline std::optional<std::string> probe_image_file(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
     if (!in) return "cannot open the file";
@@ -141,15 +154,20 @@ inline std::optional<std::string> probe_image_file(const std::filesystem::path& 
     const auto format = detail::image_format(head);
     if (!format) return "not an image (unknown file signature)";
     if (*format == "jpeg") {
-        constexpr std::size_t tail_size = 64 * 1024;
-        const std::size_t start = size > tail_size ? size - tail_size : 0;
-        std::vector<std::uint8_t> tail(size - start);
-        in.seekg(static_cast<std::streamoff>(start));
-        in.read(reinterpret_cast<char*>(tail.data()), static_cast<std::streamsize>(tail.size()));
-        if (!in) return "cannot read the file";
-        const bool complete = start == 0 ? detail::jpeg_is_complete(tail)
-                                         : detail::last_marker(tail, 0xD9) != std::string::npos;
-        if (!complete) return "truncated JPEG (no end-of-image marker)";
+        std::uint8_t last[2] = {0, 0};
+        in.seekg(static_cast<std::streamoff>(size - std::min<std::size_t>(size, 2)));
+        in.read(reinterpret_cast<char*>(last), 2);
+        const bool ends_with_eoi = in && size >= 4 && last[0] == 0xFF && last[1] == 0xD9;
+        if (!ends_with_eoi) {  // truncated, or data after the image: walk it to know
+            in.close();
+            std::vector<std::uint8_t> bytes;
+            try {
+                bytes = detail::read_bytes(file);
+            } catch (const ImageReadError& e) {
+                return e.reason();
+            }
+            if (!detail::jpeg_is_complete(bytes)) return "truncated JPEG (no end-of-image marker)";
+        }
     }
     return std::nullopt;
 }
