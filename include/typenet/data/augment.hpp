@@ -85,15 +85,14 @@ inline cv::Mat apply_transform(const cv::Mat& image, const TransformParameters& 
 // the generator does not augment), applies it and multiplies by g.rescale. `out` may wrap
 // a caller's buffer of image.rows x image.cols x channels floats.
 inline void augment_image(const cv::Mat& image, cv::Mat& out, const ImageDataGenerator& g, Random& rng) {
-    cv::Mat source = image;
-    if (image.depth() != CV_32F) image.convertTo(source, CV_32F);
-    if (g.augments()) {
-        const auto p = random_transform(g, static_cast<std::size_t>(image.rows), static_cast<std::size_t>(image.cols),
-                                        rng);
-        apply_transform(source, out, p, g);
-    } else {
-        source.copyTo(out);
+    if (!g.augments()) {  // rescale only (validation): one pass
+        image.convertTo(out, CV_32F, g.rescale);
+        return;
     }
+    cv::Mat source = image;  // Keras transforms float pixels: no rounding between the steps
+    if (image.depth() != CV_32F) image.convertTo(source, CV_32F);
+    const auto p = random_transform(g, static_cast<std::size_t>(image.rows), static_cast<std::size_t>(image.cols), rng);
+    apply_transform(source, out, p, g);
     if (g.rescale != 1.0f) out *= g.rescale;
 }
 
