@@ -54,11 +54,14 @@ struct vgg_input_check {
 template <std::size_t Block, std::size_t Convs, std::size_t Filters>
 using VGGBlock = typename detail::vgg_block<Block, Filters, std::make_index_sequence<Convs>>::type;
 
-// A VGG backbone with Keras's names, checked for a large enough input.
+// A VGG backbone with Keras's names, checked for a large enough input. The name is
+// passed on as a freshly built FixedString (the same value, so the same type): nvcc's
+// host-code generation cannot spell a FixedString template parameter handed straight
+// to another template, and a VGG must work in .cu files too.
 template <FixedString Name, std::size_t Height, std::size_t Width, std::size_t Channels, class... Blocks>
 using VGG = std::conditional_t<detail::vgg_input_check<Height, Width, sizeof...(Blocks)>::ok,
-                               Model<Name, Input<Height, Width, Channels>, Blocks...>,
-                               Model<Name, Input<Height, Width, Channels>, AlreadyReported>>;
+                               Model<FixedString(Name.view()), Input<Height, Width, Channels>, Blocks...>,
+                               Model<FixedString(Name.view()), Input<Height, Width, Channels>, AlreadyReported>>;
 
 // Keras VGG16(include_top=False): 13 convolutions, 5 pools, 14,714,688 parameters.
 template <std::size_t Height = 224, std::size_t Width = 224>
