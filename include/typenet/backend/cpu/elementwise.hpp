@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "typenet/backend/cpu/parallel.hpp"
+#include "typenet/backend/cpu/simd.hpp"
 #include "typenet/backend/kernels.hpp"
 #include "typenet/core/random.hpp"
 
@@ -84,11 +85,24 @@ inline void activation_backward(const float* y, const float* dy, float* dz, std:
 }
 
 inline void column_sums(const float* dz, std::size_t rows, std::size_t cols, float* sums) {
-    std::fill(sums, sums + cols, 0.0f);
-    for (std::size_t r = 0; r < rows; ++r) {
-        const float* row = dz + r * cols;
-        for (std::size_t c = 0; c < cols; ++c) sums[c] += row[c];
-    }
+    // One block of 16 columns per task, summed down all rows (vectorised, one pass).
+    const std::size_t blocks = (cols + 15) / 16;
+    auto sum_block = [&](std::size_t block) {
+        const std::size_t c = block * 16, width = std::min<std::size_t>(16, cols - c);
+        simd::run([&]() TYPENET_SIMD {
+            simd::vfloat total{};
+            for (std::size_t r = 0; r < rows; ++r) {
+                simd::vfloat v;
+                simd::load_n(v, dz + r * cols + c, width);
+                total += v;
+            }
+            simd::store_n(sums + c, total, width);
+        });
+    };
+    if (blocks > 1 && rows * cols >= 65536)
+        parallel_tasks(blocks, [&](std::size_t block, unsigned) { sum_block(block); });
+    else
+        for (std::size_t block = 0; block < blocks; ++block) sum_block(block);
 }
 
 inline void dropout_forward(const float* x, float* y, std::size_t count, float rate, std::uint64_t seed,

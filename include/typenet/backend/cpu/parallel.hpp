@@ -1,50 +1,203 @@
 // typenet/backend/cpu/parallel.hpp
-// Threads on the CPU: OpenBLAS threads inside GEMM, an OpenMP loop over images or
-// rows elsewhere, and never one inside the other (no oversubscription).
+// Threads on the CPU: one small pool of typenet's own, and OpenBLAS kept at one thread
+// inside it. Why not OpenMP around a multi-threaded OpenBLAS: on a 2-core machine the
+// OpenMP workers spin after each loop while OpenBLAS's own threads start, and the two
+// fight for the cores (measured: half the convolution throughput). Here every parallel
+// piece of work, GEMMs included (blas.hpp splits them), runs on the same threads, which
+// spin for a few microseconds after a job and then sleep on a futex, so nothing waits
+// on anything else.
+//
+//   parallel_for(count, body(i), cost)      body for every i, in contiguous ranges
+//   parallel_tasks(count, body(task, slot)) body per task; `slot` < cpu_threads() names
+//                                           the thread, for per-thread scratch memory
+//
+// A job posted from inside a job, or while another user thread has the pool, runs on
+// the calling thread (same results: tasks never depend on which thread runs them).
+// Bodies must not throw.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
 
-#if defined(_OPENMP)
-#include <omp.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
 #endif
 
 extern "C" void openblas_set_num_threads(int num_threads);
-extern "C" int openblas_get_num_threads(void);
 
 namespace typenet {
 
-// Run body(i) for i in [0, count), split across the CPU threads when the work
-// (count * cost_per_item, in rough flops) is worth the fork.
+namespace detail {
+
+inline void spin_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#endif
+}
+
+class CpuThreadPool {
+public:
+    using Entry = void (*)(void* context, std::size_t task, unsigned slot);
+
+    static CpuThreadPool& instance() {
+        static CpuThreadPool pool;
+        return pool;
+    }
+
+    CpuThreadPool(const CpuThreadPool&) = delete;
+    CpuThreadPool& operator=(const CpuThreadPool&) = delete;
+    ~CpuThreadPool() { stop_workers(); }
+
+    [[nodiscard]] unsigned threads() const { return threads_; }
+
+    void set_threads(unsigned count) {
+        count = std::max(1u, count);
+        std::lock_guard lock(mutex_);
+        if (count == threads_) return;
+        stop_workers();
+        threads_ = count;
+        start_workers();
+    }
+
+    // entry(context, task, slot) for every task in [0, count); returns when all are done.
+    void run(std::size_t count, Entry entry, void* context) {
+        if (count == 0) return;
+        std::unique_lock lock(mutex_, std::defer_lock);
+        const bool inline_only = count == 1 || threads_ == 1 || current_slot() >= 0 || !lock.try_lock();
+        if (inline_only) {
+            const unsigned slot = current_slot() >= 0 ? static_cast<unsigned>(current_slot()) : 0u;
+            for (std::size_t t = 0; t < count; ++t) entry(context, t, slot);
+            return;
+        }
+        entry_ = entry;
+        context_ = context;
+        count_ = count;
+        next_.store(0, std::memory_order_relaxed);
+        pending_.store(static_cast<unsigned>(workers_.size()), std::memory_order_relaxed);
+        generation_.fetch_add(1, std::memory_order_release);
+        generation_.notify_all();
+        current_slot() = 0;
+        work(0);
+        current_slot() = -1;
+        // Wait for the workers: spin briefly (they are usually finishing their last
+        // task), then sleep.
+        for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+            if (spin < spin_limit) {
+                spin_pause();
+            } else {
+                const unsigned left = pending_.load(std::memory_order_acquire);
+                if (left != 0) pending_.wait(left, std::memory_order_acquire);
+            }
+        }
+    }
+
+private:
+    static constexpr int spin_limit = 4000;  // a few microseconds of pause instructions
+
+    CpuThreadPool() {
+        // OpenBLAS stays single-threaded: typenet splits GEMMs over this pool itself.
+        openblas_set_num_threads(1);
+        threads_ = std::max(1u, std::thread::hardware_concurrency());
+        start_workers();
+    }
+
+    static int& current_slot() {
+        static thread_local int slot = -1;  // which pool thread this is; -1 outside the pool
+        return slot;
+    }
+
+    void work(unsigned slot) {
+        for (;;) {
+            const std::size_t task = next_.fetch_add(1, std::memory_order_relaxed);
+            if (task >= count_) break;
+            entry_(context_, task, slot);
+        }
+    }
+
+    void worker_loop(unsigned slot) {
+        current_slot() = static_cast<int>(slot);
+        std::uint64_t seen = 0;
+        for (;;) {
+            std::uint64_t now = generation_.load(std::memory_order_acquire);
+            for (int spin = 0; now == seen; ++spin) {
+                if (spin < spin_limit) {
+                    spin_pause();
+                } else {
+                    generation_.wait(seen, std::memory_order_acquire);
+                }
+                now = generation_.load(std::memory_order_acquire);
+            }
+            seen = now;
+            if (stopping_.load(std::memory_order_acquire)) return;
+            work(slot);
+            if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+        }
+    }
+
+    void start_workers() {
+        stopping_.store(false);
+        for (unsigned slot = 1; slot < threads_; ++slot) workers_.emplace_back([this, slot] { worker_loop(slot); });
+    }
+
+    void stop_workers() {
+        if (workers_.empty()) return;
+        stopping_.store(true, std::memory_order_release);
+        generation_.fetch_add(1, std::memory_order_release);
+        generation_.notify_all();
+        for (auto& worker : workers_) worker.join();
+        workers_.clear();
+        generation_.store(0);
+    }
+
+    std::mutex mutex_;
+    std::vector<std::thread> workers_;
+    unsigned threads_ = 1;
+    std::atomic<std::uint64_t> generation_{0};
+    std::atomic<bool> stopping_{false};
+    std::atomic<unsigned> pending_{0};
+    std::atomic<std::size_t> next_{0};
+    Entry entry_ = nullptr;
+    void* context_ = nullptr;
+    std::size_t count_ = 0;
+};
+
+}  // namespace detail
+
+// Number of CPU threads typenet uses (its loops and its GEMMs alike).
+inline int cpu_threads() { return static_cast<int>(detail::CpuThreadPool::instance().threads()); }
+
+// Set the CPU thread count (at least 1). OpenBLAS itself stays at one thread.
+inline void set_cpu_threads(int threads) {
+    detail::CpuThreadPool::instance().set_threads(static_cast<unsigned>(std::max(threads, 1)));
+}
+
+// body(task, slot) for every task in [0, count), spread over the pool's threads;
+// slot < cpu_threads() identifies the thread (index per-thread scratch with it).
+template <class Body>
+void parallel_tasks(std::size_t count, Body&& body) {
+    auto entry = [](void* context, std::size_t task, unsigned slot) { (*static_cast<Body*>(context))(task, slot); };
+    detail::CpuThreadPool::instance().run(count, entry, const_cast<void*>(static_cast<const void*>(&body)));
+}
+
+// Run body(i) for i in [0, count), split into one contiguous range per thread when the
+// work (count * cost_per_item, in rough flops) is worth waking the other threads.
 template <class Body>
 void parallel_for(std::size_t count, Body&& body, std::size_t cost_per_item = 1024) {
-#if defined(_OPENMP)
-    const bool worth_it = count > 1 && count * cost_per_item >= 32768 && omp_get_max_threads() > 1 &&
-                          !omp_in_parallel();
-#pragma omp parallel for schedule(static) if (worth_it)
-    for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(count); ++i) body(static_cast<std::size_t>(i));
-#else
-    (void)cost_per_item;
-    for (std::size_t i = 0; i < count; ++i) body(i);
-#endif
-}
-
-// Number of CPU threads typenet uses (OpenMP loops and OpenBLAS GEMM alike).
-inline int cpu_threads() {
-#if defined(_OPENMP)
-    return omp_get_max_threads();
-#else
-    return openblas_get_num_threads();
-#endif
-}
-
-// Set the CPU thread count for both OpenBLAS and typenet's own loops.
-inline void set_cpu_threads(int threads) {
-    if (threads < 1) threads = 1;
-    openblas_set_num_threads(threads);
-#if defined(_OPENMP)
-    omp_set_num_threads(threads);
-#endif
+    const std::size_t threads = static_cast<std::size_t>(cpu_threads());
+    if (count < 2 || threads < 2 || count * cost_per_item < 65536) {
+        for (std::size_t i = 0; i < count; ++i) body(i);
+        return;
+    }
+    const std::size_t parts = std::min(count, threads);
+    parallel_tasks(parts, [&](std::size_t part, unsigned) {
+        const std::size_t begin = count * part / parts, end = count * (part + 1) / parts;
+        for (std::size_t i = begin; i < end; ++i) body(i);
+    });
 }
 
 }  // namespace typenet

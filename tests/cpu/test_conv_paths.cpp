@@ -1,0 +1,155 @@
+// Every convolution method against the direct reference: Winograd F(4x4, 3x3) forward
+// and input gradient, the direct few-channel kernel, blocked im2col, the kernel and bias
+// gradients; odd sizes, channel counts that are not multiples of 16, 'same' and
+// 'valid', strides (which Winograd hands to im2col), and each instruction set.
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <vector>
+
+#include "reference.hpp"
+#include "typenet/backend/cpu/kernels.hpp"
+
+namespace tn = typenet;
+namespace ck = typenet::cpu_kernels;
+using cpu_test::geometry;
+using cpu_test::relative_error;
+
+namespace {
+
+struct Case {
+    std::size_t h, w, c, k, filters, stride;
+    bool same;
+    std::size_t batch;
+};
+
+std::string describe(const Case& s) {
+    return std::to_string(s.h) + "x" + std::to_string(s.w) + "x" + std::to_string(s.c) + " k" + std::to_string(s.k) +
+           " f" + std::to_string(s.filters) + " s" + std::to_string(s.stride) + (s.same ? " same" : " valid") +
+           " batch " + std::to_string(s.batch);
+}
+
+// Forward by `method` against the reference, with ReLU and without.
+void check_forward(ck::ConvMethod method, const Case& s, double tolerance) {
+    const tn::ConvGeometry g = geometry(s.h, s.w, s.c, s.k, s.filters, s.stride, s.same);
+    const auto x = cpu_test::random_values(s.batch * g.in_size(), 1);
+    const auto kernel = cpu_test::random_values(g.patch_size() * g.filters, 2, -0.5f, 0.5f);
+    const auto bias = cpu_test::random_values(g.filters, 3);
+    for (bool relu : {false, true}) {
+        std::vector<float> y(s.batch * g.out_size(), 123.0f);
+        ck::conv2d_forward_by(method, g, x.data(), s.batch, kernel.data(), bias.data(), y.data(),
+                              relu ? tn::ActivationKind::relu : tn::ActivationKind::linear);
+        const auto expected = cpu_test::conv_forward(g, x, s.batch, kernel, bias, relu);
+        const double error = relative_error(y, expected);
+        BOOST_TEST_INFO(describe(s) << (relu ? " relu" : " linear") << ": relative error " << error);
+        BOOST_TEST(error < tolerance);
+    }
+}
+
+void check_backward(ck::ConvMethod method, const Case& s, double tolerance) {
+    const tn::ConvGeometry g = geometry(s.h, s.w, s.c, s.k, s.filters, s.stride, s.same);
+    const auto x = cpu_test::random_values(s.batch * g.in_size(), 4);
+    const auto kernel = cpu_test::random_values(g.patch_size() * g.filters, 5, -0.5f, 0.5f);
+    const auto dz = cpu_test::random_values(s.batch * g.out_size(), 6);
+    std::vector<float> dx(s.batch * g.in_size(), 7.0f), dk(g.patch_size() * g.filters, 7.0f), db(g.filters, 7.0f);
+    ck::conv2d_backward_by(method, g, x.data(), s.batch, kernel.data(), dz.data(), dx.data(), dk.data(), db.data());
+    const auto expected = cpu_test::conv_backward(g, x, s.batch, kernel, dz);
+    BOOST_TEST_INFO(describe(s));
+    BOOST_TEST(relative_error(dx, expected.dx) < tolerance);
+    BOOST_TEST(relative_error(dk, expected.dkernel) < 1e-5);
+    BOOST_TEST(relative_error(db, expected.dbias) < 1e-5);
+}
+
+// Sets the instruction set for a scope, restoring the detected one after.
+struct IsaScope {
+    ck::simd::Isa saved = ck::simd::active_isa();
+    explicit IsaScope(ck::simd::Isa isa) { ck::simd::active_isa() = isa; }
+    ~IsaScope() { ck::simd::active_isa() = saved; }
+};
+
+std::vector<ck::simd::Isa> isas_here() {
+    std::vector<ck::simd::Isa> isas{ck::simd::Isa::baseline};
+    const ck::simd::Isa best = ck::simd::detect_isa();
+    if (best == ck::simd::Isa::avx2 || best == ck::simd::Isa::avx512) isas.push_back(ck::simd::Isa::avx2);
+    if (best == ck::simd::Isa::avx512) isas.push_back(ck::simd::Isa::avx512);
+    return isas;
+}
+
+const std::vector<Case> winograd_cases{
+    {8, 8, 16, 3, 16, 1, true, 2},    // whole tiles, whole vectors
+    {7, 9, 19, 3, 17, 1, true, 3},    // partial tiles, partial vectors, 'same'
+    {11, 6, 8, 3, 33, 1, false, 2},   // 'valid'
+    {5, 13, 24, 3, 8, 1, false, 1},   // one tile row
+    {18, 18, 32, 3, 48, 1, true, 2},  // several tile blocks per image
+    {3, 3, 9, 3, 10, 1, true, 4},     // smaller than one tile
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(winograd_forward_matches_direct_convolution) {
+    for (const Case& s : winograd_cases) {
+        BOOST_TEST(ck::winograd::applies(geometry(s.h, s.w, s.c, s.k, s.filters, s.stride, s.same)));
+        check_forward(ck::ConvMethod::winograd, s, 1e-4);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(winograd_is_what_automatic_picks_for_3x3_stride_1) {
+    BOOST_TEST((ck::conv2d_forward_method(geometry(20, 20, 64, 3, 64, 1, true)) == ck::ConvMethod::winograd));
+    BOOST_TEST((ck::conv2d_forward_method(geometry(20, 20, 64, 3, 64, 2, true)) == ck::ConvMethod::im2col));
+    BOOST_TEST((ck::conv2d_forward_method(geometry(20, 20, 64, 5, 64, 1, true)) == ck::ConvMethod::im2col));
+    BOOST_TEST((ck::conv2d_forward_method(geometry(20, 20, 3, 3, 64, 1, true)) == ck::ConvMethod::direct));
+    for (const Case& s : winograd_cases) check_forward(ck::ConvMethod::automatic, s, 1e-4);
+}
+
+BOOST_AUTO_TEST_CASE(winograd_falls_back_where_it_does_not_apply) {
+    check_forward(ck::ConvMethod::winograd, {9, 11, 16, 3, 16, 2, true, 2}, 1e-5);   // stride 2
+    check_forward(ck::ConvMethod::winograd, {9, 11, 16, 5, 16, 1, true, 2}, 1e-5);   // 5x5
+    check_backward(ck::ConvMethod::winograd, {9, 11, 16, 3, 16, 2, true, 2}, 1e-5);  // stride 2
+}
+
+BOOST_AUTO_TEST_CASE(winograd_input_gradient_matches_reference) {
+    for (const Case& s : winograd_cases) check_backward(ck::ConvMethod::winograd, s, 1e-4);
+}
+
+BOOST_AUTO_TEST_CASE(im2col_forward_and_backward_match_reference) {
+    const std::vector<Case> cases{{7, 9, 19, 3, 17, 1, true, 3}, {9, 8, 5, 5, 7, 2, true, 2},
+                                  {10, 7, 3, 3, 6, 2, false, 2}, {6, 6, 4, 1, 9, 1, false, 2},
+                                  {12, 11, 2, 4, 5, 3, true, 2}};
+    for (const Case& s : cases) {
+        check_forward(ck::ConvMethod::im2col, s, 1e-5);
+        check_backward(ck::ConvMethod::im2col, s, 1e-5);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(direct_few_channel_kernel_matches_reference) {
+    const std::vector<Case> cases{{15, 15, 3, 3, 16, 1, false, 2}, {13, 10, 3, 3, 64, 1, true, 2},
+                                  {9, 14, 1, 3, 32, 1, true, 1},   {11, 9, 4, 5, 48, 2, true, 3},
+                                  {7, 19, 2, 3, 16, 2, false, 2}};
+    for (const Case& s : cases) {
+        BOOST_TEST(ck::conv_detail::direct_applies(geometry(s.h, s.w, s.c, s.k, s.filters, s.stride, s.same)));
+        check_forward(ck::ConvMethod::direct, s, 1e-5);
+    }
+    check_forward(ck::ConvMethod::direct, {9, 9, 3, 3, 20, 1, true, 2}, 1e-5);  // 20 filters: im2col instead
+}
+
+BOOST_AUTO_TEST_CASE(every_instruction_set_computes_the_same_convolutions) {
+    for (ck::simd::Isa isa : isas_here()) {
+        IsaScope scope(isa);
+        BOOST_TEST_INFO("instruction set " << int(isa));
+        check_forward(ck::ConvMethod::winograd, {7, 9, 19, 3, 17, 1, true, 2}, 1e-4);
+        check_backward(ck::ConvMethod::winograd, {7, 9, 19, 3, 17, 1, false, 2}, 1e-4);
+        check_forward(ck::ConvMethod::direct, {13, 10, 3, 3, 32, 1, true, 2}, 1e-5);
+        check_forward(ck::ConvMethod::im2col, {9, 8, 5, 5, 7, 2, true, 2}, 1e-5);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(gradients_without_dx_or_dkernel_leave_them_alone) {
+    const tn::ConvGeometry g = geometry(8, 8, 16, 3, 16, 1, true);
+    const auto x = cpu_test::random_values(2 * g.in_size(), 1);
+    const auto kernel = cpu_test::random_values(g.patch_size() * g.filters, 2);
+    const auto dz = cpu_test::random_values(2 * g.out_size(), 3);
+    std::vector<float> dk(g.patch_size() * g.filters);
+    ck::conv2d_backward_by(ck::ConvMethod::automatic, g, x.data(), 2, kernel.data(), dz.data(), nullptr, dk.data(),
+                           nullptr);
+    BOOST_TEST(relative_error(dk, cpu_test::conv_backward(g, x, 2, kernel, dz).dkernel) < 1e-5);
+}
