@@ -13,6 +13,10 @@
 #include "typenet/train/trainer.hpp"
 #include "typenet/typenet.hpp"
 
+// GCC 12 sees std::free meet an inlined operator new and warns, though both sides are
+// the malloc/free pair replaced here.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 namespace {
 std::atomic<bool> counting{false};
 std::atomic<std::size_t> allocations{0};

@@ -11,8 +11,9 @@
 
 namespace typenet::cpu_kernels {
 
-// Elementwise updates are memory-bound: split only large buffers across threads.
-inline constexpr std::size_t update_cost_per_item = 8;
+// Elementwise updates are memory-bound: only buffers of 32768 values and more (a large
+// Dense kernel) are worth a parallel region.
+inline constexpr std::size_t update_cost_per_item = 1;
 
 inline void sgd_update(float* w, const float* g, float* velocity, std::size_t count, float lr, float momentum,
                        bool nesterov) {
