@@ -1,0 +1,146 @@
+// benchmarks/gpu/gpu_benchmark.cu
+// The three workloads of the CPU-speed benchmark, on the GPU:
+//
+//   vgg16-forward     VGG-16 base (tn::zoo::VGG16Base<150, 150>), batch 32, inference
+//   basic-cnn-train   model A (tn::zoo::BasicCNN<150, 150, 3>), batch 30, RMSprop, a full training step
+//   finetune-train    model F (tn::zoo::VGGTransfer<150, 150>, trainable from block4_conv1), batch 30, RMSprop
+//
+// Training steps go through the trainer (train_on_batch: the batch uploaded from host
+// memory, the loss read back), as fit runs them. Inference runs on a batch already on
+// the device, as the PyTorch peer (pytorch_peer.py) does. Each workload is timed in
+// plain FP32 and with TF32 tensor cores. Prints one line per workload and precision:
+//
+//   typenet vgg16-forward fp32 1234.5 img/s (25.93 ms per batch of 32) on NVIDIA H100 80GB HBM3
+//
+// Usage: gpu_benchmark [--iterations N] [--warmup N] [--workload NAME] [--precision fp32|tf32]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <typenet/cuda.cuh>
+
+namespace tn = typenet;
+
+namespace {
+
+struct Options {
+    int iterations = 20;
+    int warmup = 3;
+    std::string workload;   // empty: all
+    std::string precision;  // empty: both
+};
+
+std::vector<float> random_vector(std::size_t n, std::uint64_t seed, float low, float high) {
+    tn::Random rng(seed);
+    std::vector<float> v(n);
+    for (float& x : v) x = rng.uniform(low, high);
+    return v;
+}
+
+std::vector<float> binary_labels(std::size_t n, std::uint64_t seed) {
+    tn::Random rng(seed);
+    std::vector<float> y(n);
+    for (float& v : y) v = rng.uniform() < 0.5f ? 0.0f : 1.0f;
+    return y;
+}
+
+// Runs `step` warmup + iterations times; returns seconds per step (device work included).
+double time_steps(const Options& options, const std::function<void()>& step) {
+    for (int i = 0; i < options.warmup; ++i) step();
+    tn::cuda_context().synchronize();
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < options.iterations; ++i) step();
+    tn::cuda_context().synchronize();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / options.iterations;
+}
+
+void report(std::string_view workload, std::string_view precision, std::size_t batch, double seconds) {
+    std::printf("typenet %.*s %.*s %.1f img/s (%.2f ms per batch of %zu) on %s\n", static_cast<int>(workload.size()),
+                workload.data(), static_cast<int>(precision.size()), precision.data(), batch / seconds,
+                seconds * 1e3, batch, tn::cuda_context().device_name().c_str());
+    std::fflush(stdout);
+}
+
+double vgg16_forward(const Options& options) {
+    using VGG = tn::on<tn::cuda, tn::zoo::VGG16Base<150, 150>>;
+    constexpr std::size_t batch = 32;
+    auto model = std::make_unique<VGG>();
+    const auto x = random_vector(batch * VGG::input_shape::size, 1, 0.0f, 1.0f);
+    tn::Buffer<tn::cuda> input, output(batch * VGG::output_shape::size);
+    input.upload(x.data(), x.size());
+    model->reserve(batch);
+    return time_steps(options, [&] { model->forward(input.data(), output.data(), batch, tn::Mode::infer); });
+}
+
+template <class Model>
+double train_steps(const Options& options, Model& model, float learning_rate) {
+    constexpr std::size_t batch = 30;
+    auto trainer = tn::compile(model, tn::BinaryCrossentropy{}, tn::RMSprop{.learning_rate = learning_rate});
+    const auto x = random_vector(batch * Model::input_shape::size, 2, 0.0f, 1.0f);
+    const auto y = binary_labels(batch, 3);
+    return time_steps(options, [&] { trainer.train_on_batch(x.data(), y.data(), batch); });
+}
+
+double basic_cnn_train(const Options& options) {
+    auto model = std::make_unique<tn::on<tn::cuda, tn::zoo::BasicCNN<150, 150, 3>>>();
+    return train_steps(options, *model, 1e-4f);
+}
+
+double finetune_train(const Options& options) {
+    auto model = std::make_unique<tn::on<tn::cuda, tn::zoo::VGGTransfer<150, 150>>>();
+    model->set_trainable_from("block4_conv1");
+    return train_steps(options, *model, 1e-5f);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options options;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        const bool has_value = i + 1 < argc;
+        if (arg == "--iterations" && has_value) options.iterations = std::atoi(argv[++i]);
+        else if (arg == "--warmup" && has_value) options.warmup = std::atoi(argv[++i]);
+        else if (arg == "--workload" && has_value) options.workload = argv[++i];
+        else if (arg == "--precision" && has_value) options.precision = argv[++i];
+        else {
+            std::fprintf(stderr,
+                         "usage: gpu_benchmark [--iterations N] [--warmup N] [--workload vgg16-forward|basic-cnn-train|"
+                         "finetune-train] [--precision fp32|tf32]\n");
+            return 2;
+        }
+    }
+    if (options.iterations < 1) options.iterations = 1;
+    if (tn::cuda_device_count() == 0) {
+        std::fprintf(stderr, "gpu_benchmark: no CUDA device\n");
+        return 1;
+    }
+    struct Workload {
+        const char* name;
+        std::size_t batch;
+        double (*run)(const Options&);
+    };
+    const Workload workloads[] = {{"vgg16-forward", 32, vgg16_forward},
+                                  {"basic-cnn-train", 30, basic_cnn_train},
+                                  {"finetune-train", 30, finetune_train}};
+    int ran = 0;
+    for (const Workload& w : workloads) {
+        if (!options.workload.empty() && options.workload != w.name) continue;
+        for (const char* precision : {"fp32", "tf32"}) {
+            if (!options.precision.empty() && options.precision != precision) continue;
+            tn::cuda_context().set_tf32(std::string_view(precision) == "tf32");
+            report(w.name, precision, w.batch, w.run(options));
+            ++ran;
+        }
+    }
+    if (ran == 0) {
+        std::fprintf(stderr, "gpu_benchmark: no workload named '%s'\n", options.workload.c_str());
+        return 2;
+    }
+    return 0;
+}
