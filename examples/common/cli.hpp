@@ -4,6 +4,8 @@
 // whatever a program adds. Unknown flags and malformed values stop with a message.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <iostream>
@@ -79,6 +81,44 @@ public:
         return n;
     }
     [[nodiscard]] const std::vector<std::string>& positional() const { return positional_; }
+
+    // An integer flag that must be >= 0 (counts) or >= 1 (sizes), as std::size_t.
+    [[nodiscard]] std::size_t count(const std::string& name, std::size_t fallback) const {
+        const long long n = integer(name, static_cast<long long>(fallback));
+        if (n < 0) fail("--" + name + " must not be negative");
+        return static_cast<std::size_t>(n);
+    }
+    [[nodiscard]] std::size_t positive(const std::string& name, std::size_t fallback) const {
+        const long long n = integer(name, static_cast<long long>(fallback));
+        if (n < 1) fail("--" + name + " must be at least 1");
+        return static_cast<std::size_t>(n);
+    }
+    // A positive number flag (learning rates).
+    [[nodiscard]] double positive_number(const std::string& name, double fallback) const {
+        const double x = number(name, fallback);
+        if (!(x > 0.0)) fail("--" + name + " must be a positive number");
+        return x;
+    }
+    // A comma-separated list of positive integers ("100,300,1500"); "none" is the empty list.
+    [[nodiscard]] std::vector<std::size_t> count_list(const std::string& name,
+                                                      const std::vector<std::size_t>& fallback) const {
+        if (!has(name)) return fallback;
+        const std::string& v = values_.at(name);
+        std::vector<std::size_t> list;
+        if (v == "none") return list;
+        std::size_t start = 0;
+        while (start <= v.size()) {
+            const std::size_t comma = std::min(v.find(',', start), v.size());
+            const std::string item = v.substr(start, comma - start);
+            char* end = nullptr;
+            const long long n = std::strtoll(item.c_str(), &end, 10);
+            if (item.empty() || *end != '\0' || n < 1)
+                fail("--" + name + " takes positive integers separated by commas (or 'none'), got '" + v + "'");
+            list.push_back(static_cast<std::size_t>(n));
+            start = comma + 1;
+        }
+        return list;
+    }
 
     [[noreturn]] void fail(const std::string& message) const {
         std::cerr << "error: " << message << "\n\n" << usage_;

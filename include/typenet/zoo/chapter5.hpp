@@ -1,7 +1,9 @@
 // typenet/zoo/chapter5.hpp
 // The six models of the transfer-learning chapter (cats vs dogs, Keras 2), as types.
 // Image size is a parameter so the same architectures run at the book's 150x150x3
-// and at the embedded default (Fashion-MNIST, 28x28x1).
+// and at the embedded default (Fashion-MNIST, 28x28x1). So is the convolutions' padding:
+// the book's is 'valid', which shrinks a 28x28 image to nothing before model B's fourth
+// block; with tn::Same every block only halves it (28 -> 14 -> 7 -> 3 -> 1).
 //
 //   A  BasicCNN          Conv 16/64/128 + pools, Dense 512, Dense 1        19,024,513 at 150x150x3
 //   B  RegularizedCNN    Conv 16/64/128/128 + pools, Dense 512 + Dropout   3,706,113
@@ -9,6 +11,9 @@
 //   D  BottleneckHead    Dense head on VGG-16's 8,192 flattened features   4,457,985
 //   E  VGGTransfer       frozen VGG-16 base + Flatten + the same head      19,172,673
 //   F  VGGTransfer       the same with blocks 4 and 5 trainable (17,437,185 trainable)
+//
+//   VGGNarrow            a small VGG for 28x28x1 (3 blocks, 16/32/64 filters): the default
+//                        replay's stand-in for VGG-16, pretrained on 8 Fashion-MNIST classes
 #pragma once
 
 #include <cstddef>
@@ -19,6 +24,7 @@
 #include "typenet/layers/dropout.hpp"
 #include "typenet/layers/flatten.hpp"
 #include "typenet/layers/input.hpp"
+#include "typenet/layers/padding.hpp"
 #include "typenet/layers/pooling.hpp"
 #include "typenet/model/fold.hpp"
 #include "typenet/model/sequential.hpp"
@@ -30,20 +36,20 @@ namespace typenet::zoo {
 using ChapterHead = Stack<Dense<512, ReLU>, Dropout<0.3f>, Dense<512, ReLU>, Dropout<0.3f>, Dense<1, Sigmoid>>;
 
 // Model A: the basic CNN trained from scratch.
-template <std::size_t Height = 150, std::size_t Width = 150, std::size_t Channels = 3>
-using BasicCNN = Sequential<Input<Height, Width, Channels>,                //
-                            Conv2D<16, 3, ReLU>, MaxPooling2D<2>,          //
-                            Conv2D<64, 3, ReLU>, MaxPooling2D<2>,          //
-                            Conv2D<128, 3, ReLU>, MaxPooling2D<2>,         //
+template <std::size_t Height = 150, std::size_t Width = 150, std::size_t Channels = 3, class Padding = Valid>
+using BasicCNN = Sequential<Input<Height, Width, Channels>,                  //
+                            Conv2D<16, 3, ReLU, Padding>, MaxPooling2D<2>,   //
+                            Conv2D<64, 3, ReLU, Padding>, MaxPooling2D<2>,   //
+                            Conv2D<128, 3, ReLU, Padding>, MaxPooling2D<2>,  //
                             Flatten, Dense<512, ReLU>, Dense<1, Sigmoid>>;
 
 // Models B and C: one more convolution block, and dropout in the head.
-template <std::size_t Height = 150, std::size_t Width = 150, std::size_t Channels = 3>
-using RegularizedCNN = Sequential<Input<Height, Width, Channels>,          //
-                                  Conv2D<16, 3, ReLU>, MaxPooling2D<2>,    //
-                                  Conv2D<64, 3, ReLU>, MaxPooling2D<2>,    //
-                                  Conv2D<128, 3, ReLU>, MaxPooling2D<2>,   //
-                                  Conv2D<128, 3, ReLU>, MaxPooling2D<2>,   //
+template <std::size_t Height = 150, std::size_t Width = 150, std::size_t Channels = 3, class Padding = Valid>
+using RegularizedCNN = Sequential<Input<Height, Width, Channels>,                  //
+                                  Conv2D<16, 3, ReLU, Padding>, MaxPooling2D<2>,   //
+                                  Conv2D<64, 3, ReLU, Padding>, MaxPooling2D<2>,   //
+                                  Conv2D<128, 3, ReLU, Padding>, MaxPooling2D<2>,  //
+                                  Conv2D<128, 3, ReLU, Padding>, MaxPooling2D<2>,  //
                                   Flatten, ChapterHead>;
 
 // Model D: the head alone, trained on bottleneck features of `Features` floats.
@@ -59,5 +65,10 @@ using TransferModel = Sequential<Input<Backbone::input_shape::dims[0], Backbone:
 
 template <std::size_t Height = 150, std::size_t Width = 150>
 using VGGTransfer = TransferModel<VGG16Base<Height, Width>>;
+
+// The default replay's backbone: VGG's pattern at Fashion-MNIST's scale, 28 -> 14 -> 7 -> 3,
+// output 3x3x64 (576 features), 108,720 parameters. Its last block, block3, plays the part
+// of VGG-16's blocks 4 and 5 when fine-tuning (set_trainable_from("block3_conv1")).
+using VGGNarrow = VGG<"vgg_narrow", 28, 28, 1, VGGBlock<1, 2, 16>, VGGBlock<2, 2, 32>, VGGBlock<3, 3, 64>>;
 
 }  // namespace typenet::zoo

@@ -1,0 +1,98 @@
+// examples/common/efficiency.hpp
+// Beyond the chapter: how test accuracy depends on the number of training images, for
+// the best from-scratch recipe (model B: CNN + dropout, images in memory) and the best
+// transfer recipe (model F: fine-tuned backbone + augmentation). Each size draws its
+// training images from the training split with the seed (the 100 are among the 300);
+// validation is left out (only the test images score), and the recipes are the main
+// runs' (optimizer, learning rate, batch size). Epochs: a smaller set gets more epochs, so
+// that it sees as many batches as the full set, up to efficiency_epoch_cap times the
+// main run's epochs (fewer images are not also punished with fewer updates, and the time
+// stays bounded).
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/evaluation.hpp"
+#include "common/experiment.hpp"
+#include "common/steps.hpp"
+
+namespace examples {
+
+inline constexpr std::size_t efficiency_epoch_cap = 3;
+
+struct EfficiencyRow {
+    std::size_t per_class = 0;
+    std::size_t epochs_scratch = 0, epochs_finetuned = 0;
+    double scratch_accuracy = 0;    // model B's recipe
+    double finetuned_accuracy = 0;  // model F's recipe
+    bool from_main_run = false;     // the full training split: the scores of the main models
+};
+
+// Epochs for `per_class` images when the full run has `full_per_class` and `epochs`.
+inline std::size_t efficiency_epochs(std::size_t epochs, std::size_t full_per_class, std::size_t per_class) {
+    const std::size_t same_batches = (epochs * full_per_class + per_class - 1) / std::max<std::size_t>(per_class, 1);
+    return std::clamp<std::size_t>(same_batches, epochs, epochs * efficiency_epoch_cap);
+}
+
+template <class Setting>
+std::vector<EfficiencyRow> data_efficiency(Experiment<Setting>& exp, const std::vector<std::size_t>& sizes,
+                                           const EvaluationResult& main) {
+    std::vector<EfficiencyRow> rows;
+    const ImageSplits& data = exp.data();
+    const std::size_t full = std::min(data.train.count_of(0), data.train.count_of(1));
+    for (std::size_t n : sizes) {
+        EfficiencyRow row;
+        row.per_class = std::min(n, full);
+        const TrainingPlan b_plan = exp.plan(ModelId::B), f_plan = exp.plan(ModelId::F);
+        const ModelScore* b = main.find(ModelId::B);
+        const ModelScore* f = main.find(ModelId::F);
+        if (row.per_class == full && b && f) {
+            row.epochs_scratch = b_plan.epochs;
+            row.epochs_finetuned = f_plan.epochs;
+            row.scratch_accuracy = b->metrics.accuracy;
+            row.finetuned_accuracy = f->metrics.accuracy;
+            row.from_main_run = true;
+            rows.push_back(row);
+            continue;
+        }
+        const Stopwatch clock;
+        exp.banner("Data efficiency: " + std::to_string(row.per_class) + " training images per class, models B and F");
+        const ImageArrays subset = subset_per_class(data.train, row.per_class, exp.options().seed + 7);
+        std::size_t images = 0;
+        double training_seconds = 0;
+        {
+            TrainingPlan plan = b_plan;
+            plan.epochs = row.epochs_scratch = efficiency_epochs(b_plan.epochs, full, row.per_class);
+            auto model = std::make_unique<typename Setting::CNN>(exp.options().seed);
+            PreparedSource train = plain_source(subset, tn::Preprocessing::chapter, true, exp.options().seed);
+            const tn::History history = fit_model(exp, *model, plan, *train, nullptr);
+            row.scratch_accuracy = accuracy_of(probabilities(*model, data.test, tn::Preprocessing::chapter), data.test);
+            for (std::size_t k : history.samples) images += k;
+            for (double s : history.train_seconds) training_seconds += s;
+        }
+        {
+            TrainingPlan plan = f_plan;
+            plan.epochs = row.epochs_finetuned = efficiency_epochs(f_plan.epochs, full, row.per_class);
+            auto model = transfer_model(exp, ModelId::F);
+            PreparedSource train = augmented_source(exp, subset, exp.preprocessing());
+            const tn::History history = fit_model(exp, *model, plan, *train, nullptr);
+            row.finetuned_accuracy = accuracy_of(probabilities(*model, data.test, exp.preprocessing()), data.test);
+            for (std::size_t k : history.samples) images += k;
+            for (double s : history.train_seconds) training_seconds += s;
+        }
+        exp.log() << "Test accuracy with " << row.per_class << " images per class: B " << fixed4(row.scratch_accuracy)
+                  << ", F " << fixed4(row.finetuned_accuracy) << std::endl;
+        exp.record({"Data efficiency, " + std::to_string(row.per_class) + " per class (B and F)", clock.seconds(),
+                    images, training_seconds > 0 ? static_cast<double>(images) / training_seconds : 0.0,
+                    "B " + std::to_string(row.epochs_scratch) + " + F " + std::to_string(row.epochs_finetuned) +
+                        " epochs x " + std::to_string(subset.size()) + " images"});
+        rows.push_back(row);
+    }
+    return rows;
+}
+
+}  // namespace examples

@@ -1,0 +1,110 @@
+// examples/common/options.hpp
+// The flags every experiment program shares (design.md section 6, plus what the
+// experiments need), parsed once into ExperimentOptions.
+//
+// Which experiment runs:
+//   --data DIR    the book's: dataset_builder's folders (training_data/ ...), 150x150 RGB,
+//                 VGG-16 from --weights (a file made by typenet-convert)
+//   (no --data)   the embedded default: Fashion-MNIST T-shirt/top vs Shirt at 28x28, with
+//                 a narrow VGG pretrained on the other 8 classes (--weights, or the one
+//                 saved in --out by an earlier run, or pretrained now)
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/cli.hpp"
+#include "typenet/backend/cpu/parallel.hpp"
+#include "typenet/data/preprocessing.hpp"
+
+namespace examples {
+
+namespace fs = std::filesystem;
+
+struct ExperimentOptions {
+    std::optional<fs::path> data;     // --data: the book's experiment on these folders
+    fs::path out = "chapter5_out";    // models, histories, pictures, report
+    std::optional<std::size_t> epochs, batch_size;
+    std::optional<double> learning_rate;
+    std::uint64_t seed = 42;
+    std::optional<fs::path> weights;  // the backbone's safetensors
+    // Images per class and split: the default task's split sizes; with --data a cap (0: all).
+    std::optional<std::size_t> train_per_class, validation_per_class, test_per_class;
+    typenet::Preprocessing preprocessing = typenet::Preprocessing::chapter;
+    std::string augmentation;           // "chapter", "mild" or "" (the setting's default)
+    std::size_t pretrain_per_class = 1500;  // the default task's backbone: images per class
+    std::size_t pretrain_epochs = 2;
+    bool quiet = false;
+    bool summary = false;
+
+    [[nodiscard]] bool book() const { return data.has_value(); }
+    [[nodiscard]] int verbose() const { return quiet ? 2 : 1; }
+};
+
+// Flags taking a value / switches, shared by the experiment programs.
+inline std::vector<std::string> experiment_flags() {
+    return {"data",           "out",          "epochs",      "batch-size",       "lr",
+            "seed",           "weights",      "threads",     "train-per-class",  "validation-per-class",
+            "test-per-class", "preprocessing", "augmentation", "pretrain-per-class", "pretrain-epochs"};
+}
+inline std::vector<std::string> experiment_switches() { return {"summary", "quiet"}; }
+
+inline std::string experiment_usage() {
+    return "  --data DIR            the book's experiment: dataset_builder's output (training_data/,\n"
+           "                        validation_data/, test_data/) at 150x150 RGB with VGG-16. Without it:\n"
+           "                        the embedded default, Fashion-MNIST T-shirt/top vs Shirt at 28x28\n"
+           "  --out DIR             where models, histories, pictures go (default chapter5_out)\n"
+           "  --weights FILE        the backbone (book: VGG-16 from typenet-convert; default task: the narrow\n"
+           "                        VGG, by default <out>/vgg_narrow.safetensors, pretrained if missing)\n"
+           "  --epochs N            override the chapter's (or the default task's) epochs\n"
+           "  --batch-size N        override the batch size (30)\n"
+           "  --lr X                override the learning rate (RMSprop)\n"
+           "  --seed N              weights, shuffling, augmentation, the default task's draw (default 42)\n"
+           "  --threads N           CPU threads (default: all cores)\n"
+           "  --train-per-class N   training images per class (default task: 1500; --data: keep N)\n"
+           "  --validation-per-class N, --test-per-class N   the same for validation (500) and test (500)\n"
+           "  --preprocessing MODE  backbone input: chapter (RGB/255, the book's) or caffe (Keras VGG-16\n"
+           "                        preprocess_input: BGR minus ImageNet means); default chapter\n"
+           "  --augmentation KIND   chapter (rotation 50, shifts 0.2, shear 0.2, zoom 0.3, h-flip) or mild\n"
+           "                        (rotation 10, shifts 0.1, zoom 0.1, h-flip); default: chapter for --data,\n"
+           "                        mild for the default task\n"
+           "  --pretrain-per-class N, --pretrain-epochs N   the default task's backbone (1500, 2)\n"
+           "  --quiet               one line per epoch\n"
+           "  --summary             print the Keras-style summary of the book's model and exit\n";
+}
+
+inline ExperimentOptions parse_experiment_options(const CommandLine& cli) {
+    ExperimentOptions o;
+    if (cli.has("data")) o.data = fs::path(cli.text("data"));
+    o.out = cli.text("out", "chapter5_out");
+    if (cli.has("epochs")) o.epochs = cli.positive("epochs", 1);
+    if (cli.has("batch-size")) o.batch_size = cli.positive("batch-size", 1);
+    if (cli.has("lr")) o.learning_rate = cli.positive_number("lr", 1e-3);
+    o.seed = static_cast<std::uint64_t>(cli.integer("seed", 42));
+    if (cli.has("weights")) o.weights = fs::path(cli.text("weights"));
+    if (cli.has("threads")) typenet::set_cpu_threads(static_cast<int>(cli.positive("threads", 1)));
+    if (cli.has("train-per-class")) o.train_per_class = cli.positive("train-per-class", 1);
+    if (cli.has("validation-per-class")) o.validation_per_class = cli.positive("validation-per-class", 1);
+    if (cli.has("test-per-class")) o.test_per_class = cli.positive("test-per-class", 1);
+    if (cli.has("preprocessing")) {
+        try {
+            o.preprocessing = typenet::parse_preprocessing(cli.text("preprocessing"));
+        } catch (const std::exception& e) {
+            cli.fail(e.what());
+        }
+    }
+    o.augmentation = cli.text("augmentation", "");
+    if (!o.augmentation.empty() && o.augmentation != "chapter" && o.augmentation != "mild")
+        cli.fail("--augmentation takes 'chapter' or 'mild', got '" + o.augmentation + "'");
+    o.pretrain_per_class = cli.positive("pretrain-per-class", 1500);
+    o.pretrain_epochs = cli.positive("pretrain-epochs", 2);
+    o.quiet = cli.has("quiet");
+    o.summary = cli.has("summary");
+    return o;
+}
+
+}  // namespace examples

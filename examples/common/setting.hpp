@@ -1,0 +1,94 @@
+// examples/common/setting.hpp
+// The two scales the chapter's experiment runs at, as types. Every experiment function is
+// a template on a Setting, so chapter5 and the single programs run the same code:
+//
+//   BookSetting     Kaggle cats vs dogs, 150x150 RGB, VGG-16 trained on ImageNet: the book
+//   FashionSetting  Fashion-MNIST T-shirt/top vs Shirt, 28x28 grey, a narrow VGG pretrained
+//                   on the other 8 classes: the embedded default, small enough for a CPU
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+#include "typenet/layers/padding.hpp"
+#include "typenet/zoo/chapter5.hpp"
+#include "typenet/zoo/vgg.hpp"
+
+namespace examples {
+
+namespace tn = typenet;
+
+// The six models of the chapter, by letter; index 0..5 = A..F.
+enum class ModelId { A, B, C, D, E, F };
+inline constexpr std::array<ModelId, 6> all_models{ModelId::A, ModelId::B, ModelId::C,
+                                                   ModelId::D, ModelId::E, ModelId::F};
+inline std::size_t index_of(ModelId id) { return static_cast<std::size_t>(id); }
+inline char letter(ModelId id) { return static_cast<char>('A' + index_of(id)); }
+
+// What the chapter says about each model: how it learns and what it is saved as.
+struct ModelFacts {
+    ModelId id;
+    std::string_view file_suffix;  // "<prefix>_<suffix>.safetensors" (cats_dogs_basic_cnn)
+    std::string_view title;        // a few words for tables
+    std::string_view program;      // the example program that trains it
+    double learning_rate;          // RMSprop, as the chapter
+    std::size_t batch_size;
+    std::size_t validation_batch_size;
+    bool augmented;
+};
+
+// Model A is not saved in the book; it is saved here as cnn_from_scratch so that
+// `evaluate` scores all six.
+inline constexpr std::array<ModelFacts, 6> chapter_models{{
+    {ModelId::A, "cnn_from_scratch", "basic CNN from scratch", "basic_cnn", 1e-3, 30, 30, false},
+    {ModelId::B, "basic_cnn", "CNN + dropout", "cnn_regularized", 1e-3, 30, 30, false},
+    {ModelId::C, "cnn_img_aug", "CNN + dropout + augmentation", "cnn_augmented", 1e-4, 30, 20, true},
+    {ModelId::D, "tlearn_basic_cnn", "frozen backbone features + dense head", "vgg16_bottleneck", 1e-4, 30, 30,
+     false},
+    {ModelId::E, "tlearn_img_aug_cnn", "frozen backbone in the model + augmentation", "vgg16_augmented", 2e-5, 30, 20,
+     true},
+    {ModelId::F, "tlearn_finetune_img_aug_cnn", "fine-tuned backbone + augmentation", "vgg16_finetune", 1e-5, 30, 20,
+     true},
+}};
+inline const ModelFacts& facts(ModelId id) { return chapter_models[index_of(id)]; }
+
+// The book: 150x150 RGB images, the models exactly as printed, VGG-16 from ImageNet.
+struct BookSetting {
+    static constexpr std::size_t height = 150, width = 150, channels = 3;
+    static constexpr std::string_view name = "book";
+    static constexpr std::string_view file_prefix = "cats_dogs";
+    static constexpr std::string_view backbone_title = "VGG-16 (ImageNet weights, include_top=False)";
+    static constexpr std::string_view finetune_from = "block4_conv1";  // blocks 4 and 5 learn
+    // Epochs of A..F, as the chapter.
+    static constexpr std::array<std::size_t, 6> epochs{30, 30, 100, 30, 100, 100};
+
+    using BasicCNN = tn::zoo::BasicCNN<150, 150, 3>;
+    using CNN = tn::zoo::RegularizedCNN<150, 150, 3>;
+    using Backbone = tn::zoo::VGG16Base<150, 150>;
+    using Head = tn::zoo::BottleneckHead<Backbone::output_shape::size>;
+    using Transfer = tn::zoo::TransferModel<Backbone>;
+};
+
+// The embedded default: Fashion-MNIST at 28x28 grey. Model A keeps the book's 'valid'
+// convolutions; models B and C use 'same' ones (a 'valid' model B has nothing left to
+// convolve after its third pool), so both end in 1x1x128 features;
+// the backbone is the narrow VGG, whose last block is fine-tuned as VGG-16's last two.
+// Epochs are scaled so that the whole chapter runs in minutes on two cores.
+struct FashionSetting {
+    static constexpr std::size_t height = 28, width = 28, channels = 1;
+    static constexpr std::string_view name = "fashion";
+    static constexpr std::string_view file_prefix = "tshirt_shirt";
+    static constexpr std::string_view backbone_title =
+        "narrow VGG (3 blocks, 16/32/64 filters) pretrained on the 8 other Fashion-MNIST classes";
+    static constexpr std::string_view finetune_from = "block3_conv1";
+    static constexpr std::array<std::size_t, 6> epochs{10, 10, 15, 30, 12, 12};
+
+    using BasicCNN = tn::zoo::BasicCNN<28, 28, 1>;  // 'valid' fits: 28 -> 13 -> 5 -> 1
+    using CNN = tn::zoo::RegularizedCNN<28, 28, 1, tn::Same>;
+    using Backbone = tn::zoo::VGGNarrow;
+    using Head = tn::zoo::BottleneckHead<Backbone::output_shape::size>;
+    using Transfer = tn::zoo::TransferModel<Backbone>;
+};
+
+}  // namespace examples
