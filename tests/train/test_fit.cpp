@@ -279,6 +279,23 @@ BOOST_AUTO_TEST_CASE(progress_lines_as_keras_prints_them) {
                brief.str());
 }
 
+BOOST_AUTO_TEST_CASE(progress_bar_redraws_in_place_on_a_terminal) {
+    std::ostringstream out;
+    tn::ProgressBar bar(out, 1, true);  // as if the stream were a terminal
+    bar.start_epoch(2, 5, 10);
+    bar.update(3, 0.5, 0.25);
+    tn::EpochLogs logs;
+    logs.loss = 0.125;
+    logs.accuracy = 0.0005;  // tiny values switch to scientific notation, as Keras
+    bar.finish(logs, 10);
+    const std::string text = out.str();
+    BOOST_TEST(text.starts_with("Epoch 3/5\n\r 3/10 [========>.....................] - ETA: "), text);
+    BOOST_TEST(text.find(" - loss: 0.5000 - accuracy: 0.2500") != std::string::npos, text);
+    BOOST_TEST(text.find("\r10/10 [==============================] - 0s ") != std::string::npos, text);
+    BOOST_TEST(text.find(" - loss: 0.1250 - accuracy: 5.0000e-04") != std::string::npos, text);
+    BOOST_TEST(text.ends_with("\n"));
+}
+
 BOOST_AUTO_TEST_CASE(bad_data_is_reported_clearly) {
     using Net = tn::Sequential<tn::Input<6>, tn::Dense<3, tn::Softmax>>;
     Net model;
