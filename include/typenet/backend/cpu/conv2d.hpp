@@ -2,12 +2,12 @@
 // Convolution on the CPU, by whichever method is fastest for the shape:
 //   winograd  3x3 stride 1 with 8+ channels: F(4x4, 3x3), a quarter of the multiplies
 //             (winograd.hpp); also the input gradient, as a convolution with the
-//             flipped kernel
+//             flipped kernel, and the kernel gradient, by F(3x3, 4x4) on the same points
 //   direct    few input channels (the first layer, C = 3): an im2col GEMM there is
 //             22500 x 16 x 27, too skinny for BLAS, so the kernel loops over pixels
 //             with all output channels in registers
-//   im2col    everything else (strides, other kernel sizes), and the kernel gradient:
-//             patch rows gathered a block at a time, one GEMM per block
+//   im2col    everything else (strides, other kernel sizes, the first layer's kernel
+//             gradient): patch rows gathered a block at a time, one GEMM per block
 // Every method splits its work over the pool's threads itself, calls single-threaded
 // GEMMs, and adds bias and activation while the block is still in cache.
 #pragma once
@@ -365,7 +365,12 @@ inline void conv2d_backward_by(ConvMethod method, const ConvGeometry& g, const f
         method = winograd::applies(g) ? ConvMethod::winograd : ConvMethod::im2col;
     CpuScratch& scratch = CpuScratch::instance();
     auto lock = scratch.lock();
-    if (dkernel != nullptr) conv_detail::backward_kernel_im2col(g, x, batch, dz, dkernel, scratch);
+    if (dkernel != nullptr) {
+        if (method == ConvMethod::winograd)
+            winograd::kernel_gradient(g, x, batch, dz, dkernel, scratch);
+        else
+            conv_detail::backward_kernel_im2col(g, x, batch, dz, dkernel, scratch);
+    }
     if (dx == nullptr) return;
     if (g.is_pointwise())
         gemm(false, true, rows, g.patch_size(), g.filters, 1.0f, dz, g.filters, kernel, g.filters, 0.0f, dx,

@@ -14,6 +14,13 @@
 // Input windows that hang over the image edge read zeros: 'same' padding needs no
 // padded copy, and the same code computes the input gradient of a convolution as a
 // convolution of dL/dz with the flipped kernel (transform_flipped_kernel).
+//
+// The kernel gradient uses the same 6x6 points as F(3x3, 4x4): a tile's 4x4 block of
+// dL/dz acts as the filter over the tile's 6x6 input window and yields a 3x3 kernel
+// contribution. The sum over tiles and images happens in the transformed domain,
+//   S[xi] = sum over tiles of V[xi]^T * Z[xi],  Z = G' dz G'^T,  dW = A'^T S A',
+// so the GEMMs run over tiles (C x tiles) * (tiles x K), 36 per block, and only one
+// output transform per (c, k) is left at the end.
 #pragma once
 
 #include <algorithm>
@@ -88,6 +95,29 @@ TYPENET_SIMD_INLINE void output_transform_6(const vfloat* m, std::size_t s, vflo
     o[os] = diff12 + diff34 * 2.0f;
     o[2 * os] = sum12 + sum34 * 4.0f;
     o[3 * os] = diff12 + diff34 * 8.0f + m5;
+}
+
+// G' applied to four values z[0], z[s], z[2s], z[3s] (a 4-point "filter" on the same six
+// points), written to r[0], r[rs], ..., r[5rs]. G' = D V: V the 6 x 4 Vandermonde rows of
+// the points 0, 1, -1, 2, -2, infinity, D the scaling G of F(4x4, 3x3) carries.
+TYPENET_SIMD_INLINE void gradient_transform_4(const vfloat* z, std::size_t s, vfloat* r, std::size_t rs) {
+    const vfloat z0 = z[0], z1 = z[s], z2 = z[2 * s], z3 = z[3 * s];
+    const vfloat even = z0 + z2, odd = z1 + z3, even4 = z0 + z2 * 4.0f, odd4 = z1 * 2.0f + z3 * 8.0f;
+    r[0] = z0 * 0.25f;
+    r[rs] = (even + odd) * (-1.0f / 6.0f);
+    r[2 * rs] = (even - odd) * (-1.0f / 6.0f);
+    r[3 * rs] = (even4 + odd4) * (1.0f / 24.0f);
+    r[4 * rs] = (even4 - odd4) * (1.0f / 24.0f);
+    r[5 * rs] = z3;
+}
+
+// A'^T of F(3x3, 4x4) applied to six values: three kernel taps.
+TYPENET_SIMD_INLINE void kernel_output_transform_6(const vfloat* m, std::size_t s, vfloat* o, std::size_t os) {
+    const vfloat m0 = m[0], m1 = m[s], m2 = m[2 * s], m3 = m[3 * s], m4 = m[4 * s], m5 = m[5 * s];
+    const vfloat sum12 = m1 + m2, sum34 = m3 + m4;
+    o[0] = m0 + sum12 + sum34;
+    o[os] = (m1 - m2) + (m3 - m4) * 2.0f;
+    o[2 * os] = sum12 + sum34 * 4.0f + m5;
 }
 
 // Where tile t of the batch lies.
@@ -195,6 +225,36 @@ inline void transform_outputs(const TileJob& job, std::size_t t0, std::size_t co
     });
 }
 
+// Z[xi][b][k] = (G' dz G'^T)[xi] for the tiles [t0, t0 + count): the 4x4 block of
+// dL/dz of each tile (zeros past the output's edge), job.y holding dL/dz.
+inline void transform_gradients(const TileJob& job, std::size_t t0, std::size_t count, float* Z) {
+    const ConvGeometry& g = job.g;
+    const std::size_t K = g.filters;
+    simd::run([&]() TYPENET_SIMD {
+        vfloat z[16], t[24], u[36];
+        for (std::size_t b = 0; b < count; ++b) {
+            const TilePlace p = place_of(g, job.tiles_h, job.tiles_w, t0 + b);
+            const std::size_t rows = std::min(tile, g.out_h - p.oy0), cols = std::min(tile, g.out_w - p.ox0);
+            const float* image = job.y + p.image * g.out_size();
+            for (std::size_t k = 0; k < K; k += simd::lanes) {
+                const std::size_t width = std::min(simd::lanes, K - k);
+                for (std::size_t i = 0; i < tile; ++i)
+                    for (std::size_t j = 0; j < tile; ++j) {
+                        if (i < rows && j < cols)
+                            simd::load_n(z[i * 4 + j], image + ((p.oy0 + i) * g.out_w + p.ox0 + j) * K + k, width);
+                        else
+                            z[i * 4 + j] = vfloat{};
+                    }
+                for (std::size_t j = 0; j < 4; ++j) gradient_transform_4(z + j, 4, t + j, 4);      // G' z: 6 x 4
+                for (std::size_t i = 0; i < 6; ++i) gradient_transform_4(t + i * 4, 1, u + i * 6, 1);  // (G' z) G'^T
+                float* out = Z + b * K + k;
+                const std::size_t stride = job.block * K;
+                for (std::size_t xi = 0; xi < points; ++xi) simd::store_n(out + xi * stride, u[xi], width);
+            }
+        }
+    });
+}
+
 // U for kernel rows: source(c, ky, kx) points at the K floats of output channels.
 template <class Source>
 void transform_kernel_with(std::size_t C, std::size_t K, float* U, Source source) {
@@ -266,6 +326,56 @@ inline void convolve(const ConvGeometry& g, const float* x, std::size_t batch, c
                         U + xi * g.in_c * g.filters, g.filters, 0.0f, M + xi * job.block * g.filters, g.filters);
         detail::transform_outputs(job, t0, count, M);
     });
+}
+
+// dkernel (3, 3, C, K) = sum over the batch of x (*) dz for a geometry that applies().
+// Each thread sums its blocks into its own S; the copies are added, then transformed.
+inline void kernel_gradient(const ConvGeometry& g, const float* x, std::size_t batch, const float* dz, float* dkernel,
+                            CpuScratch& scratch) {
+    const std::size_t C = g.in_c, K = g.filters;
+    detail::TileJob job{g, x, nullptr, nullptr, false, const_cast<float*>(dz), (g.out_h + tile - 1) / tile,
+                        (g.out_w + tile - 1) / tile, 0, 0};
+    job.tiles = batch * job.tiles_h * job.tiles_w;
+    job.block = block_tiles(g, job.tiles);
+    const std::size_t v_size = points * job.block * C, z_size = points * job.block * K, s_size = points * C * K;
+    const std::size_t threads = static_cast<std::size_t>(cpu_threads());
+    const std::size_t stride = CpuScratch::per_thread_stride(v_size + z_size + s_size);
+    float* base = scratch.per_thread(v_size + z_size + s_size);
+    parallel_tasks(threads, [&](std::size_t t, unsigned) {
+        std::memset(base + t * stride + v_size + z_size, 0, s_size * sizeof(float));
+    });
+    const std::size_t blocks = (job.tiles + job.block - 1) / job.block;
+    parallel_tasks(blocks, [&](std::size_t task, unsigned slot) {
+        float* V = base + slot * stride;
+        float* Z = V + v_size;
+        float* S = Z + z_size;
+        const std::size_t t0 = task * job.block, count = std::min(job.block, job.tiles - t0);
+        detail::transform_inputs(job, t0, count, V);
+        detail::transform_gradients(job, t0, count, Z);
+        for (std::size_t xi = 0; xi < points; ++xi)
+            gemm_serial(true, false, C, K, count, 1.0f, V + xi * job.block * C, C, Z + xi * job.block * K, K, 1.0f,
+                        S + xi * C * K, K);
+    });
+    // Add the threads' sums into the first, then dW = A'^T S A' per (c, k).
+    float* S = base + v_size + z_size;
+    if (threads > 1)
+        parallel_for(s_size, [&](std::size_t i) {
+            float total = S[i];
+            for (std::size_t t = 1; t < threads; ++t) total += S[t * stride + i];
+            S[i] = total;
+        }, 2 * threads);
+    parallel_for(C, [&](std::size_t c) {
+        simd::run([&]() TYPENET_SIMD {
+            detail::vfloat m[36], r[18], w[9];
+            for (std::size_t k = 0; k < K; k += simd::lanes) {
+                const std::size_t width = std::min(simd::lanes, K - k);
+                for (std::size_t xi = 0; xi < points; ++xi) simd::load_n(m[xi], S + (xi * C + c) * K + k, width);
+                for (std::size_t j = 0; j < 6; ++j) detail::kernel_output_transform_6(m + j, 6, r + j, 6);      // 3 x 6
+                for (std::size_t i = 0; i < 3; ++i) detail::kernel_output_transform_6(r + i * 6, 1, w + i * 3, 1);  // 3 x 3
+                for (std::size_t e = 0; e < 9; ++e) simd::store_n(dkernel + (e * C + c) * K + k, w[e], width);
+            }
+        });
+    }, K * 300);
 }
 
 // Floats of shared scratch the transformed kernel needs.

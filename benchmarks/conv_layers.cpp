@@ -1,0 +1,184 @@
+// benchmarks/conv_layers.cpp
+// Per-layer convolution timings for the chapter's networks, each against a same-run
+// SGEMM of the im2col shape (rows = batch x output pixels, filters, 9 x channels), the
+// product an im2col convolution must do. Rates are nominal: 2 x rows x filters x
+// patch flops per pass whatever the method, so Winograd can go above the GEMM rate.
+//
+//   conv_layers [--threads 2] [--repeat 3] [--network vgg16|basic-cnn|all] [--no-backward]
+//
+// Columns: the method `automatic` picks and its forward rate; forward by im2col (the
+// straightforward path, for what the fast one buys); SGEMM split over typenet's
+// threads (OpenBLAS single-threaded per block, as the kernels call it) and OpenBLAS's
+// own threads; backward input gradient and kernel gradient.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "typenet/backend/cpu/kernels.hpp"
+
+extern "C" void openblas_set_num_threads(int num_threads);
+
+namespace tn = typenet;
+namespace ck = typenet::cpu_kernels;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct Layer {
+    const char* name;
+    std::size_t size, channels, filters;
+    bool same;
+    std::size_t batch;
+    bool needs_dx;  // the first layer never computes an input gradient
+};
+
+tn::ConvGeometry geometry_of(const Layer& l) {
+    const std::size_t out = l.same ? l.size : l.size - 2;
+    const std::size_t pad = l.same ? 1 : 0;
+    return {l.size, l.size, l.channels, 3, 3, l.filters, 1, 1, pad, pad, out, out};
+}
+
+std::vector<float> random_values(std::size_t count, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    std::vector<float> v(count);
+    for (auto& x : v) x = dist(rng);
+    return v;
+}
+
+template <class Step>
+double median_seconds(int repeat, Step&& step) {
+    step();  // warm-up: scratch sized, caches and threads awake
+    std::vector<double> s;
+    for (int i = 0; i < repeat; ++i) {
+        const auto start = clock_type::now();
+        step();
+        s.push_back(std::chrono::duration<double>(clock_type::now() - start).count());
+    }
+    std::sort(s.begin(), s.end());
+    return s[s.size() / 2];
+}
+
+const char* method_name(ck::ConvMethod m) {
+    switch (m) {
+        case ck::ConvMethod::winograd: return "winograd";
+        case ck::ConvMethod::direct: return "direct";
+        default: return "im2col";
+    }
+}
+
+// SGEMM rate at (rows, n, k), rows capped so the operands stay in memory's reach.
+double sgemm_rate(std::size_t rows, std::size_t n, std::size_t k, int repeat, bool openblas_threads, int threads) {
+    const std::size_t m = std::min<std::size_t>(rows, 16384);
+    const auto a = random_values(m * k, 7), b = random_values(k * n, 8);
+    std::vector<float> c(m * n);
+    double seconds;
+    if (openblas_threads) {
+        openblas_set_num_threads(threads);
+        seconds = median_seconds(
+            repeat, [&] { ck::gemm_serial(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n); });
+        openblas_set_num_threads(1);
+    } else {
+        seconds = median_seconds(
+            repeat, [&] { ck::gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n); });
+    }
+    return 2.0 * double(m) * double(n) * double(k) / seconds / 1e9;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int threads = 2, repeat = 3;
+    std::string network = "all";
+    bool backward = true;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--threads" && i + 1 < argc)
+            threads = std::atoi(argv[++i]);
+        else if (arg == "--repeat" && i + 1 < argc)
+            repeat = std::atoi(argv[++i]);
+        else if (arg == "--network" && i + 1 < argc)
+            network = argv[++i];
+        else if (arg == "--no-backward")
+            backward = false;
+        else {
+            std::fprintf(stderr, "usage: conv_layers [--threads N] [--repeat N] [--network vgg16|basic-cnn|all] "
+                                 "[--no-backward]\n");
+            return 2;
+        }
+    }
+    tn::set_cpu_threads(threads);
+
+    std::vector<Layer> layers;
+    if (network == "all" || network == "vgg16") {
+        const Layer vgg[] = {{"block1_conv1", 150, 3, 64, true, 32, false},   {"block1_conv2", 150, 64, 64, true, 32, true},
+                             {"block2_conv1", 75, 64, 128, true, 32, true},   {"block2_conv2", 75, 128, 128, true, 32, true},
+                             {"block3_conv1", 37, 128, 256, true, 32, true},  {"block3_conv2", 37, 256, 256, true, 32, true},
+                             {"block3_conv3", 37, 256, 256, true, 32, true},  {"block4_conv1", 18, 256, 512, true, 32, true},
+                             {"block4_conv2", 18, 512, 512, true, 32, true},  {"block4_conv3", 18, 512, 512, true, 32, true},
+                             {"block5_conv1", 9, 512, 512, true, 32, true},   {"block5_conv2", 9, 512, 512, true, 32, true},
+                             {"block5_conv3", 9, 512, 512, true, 32, true}};
+        layers.insert(layers.end(), std::begin(vgg), std::end(vgg));
+    }
+    if (network == "all" || network == "basic-cnn") {
+        const Layer basic[] = {{"conv2d_1 (model A)", 150, 3, 16, false, 30, false},
+                               {"conv2d_2 (model A)", 74, 16, 64, false, 30, true},
+                               {"conv2d_3 (model A)", 36, 64, 128, false, 30, true}};
+        layers.insert(layers.end(), std::begin(basic), std::end(basic));
+    }
+
+    std::printf("%d threads; GFLOP/s are nominal (2 x rows x filters x 9C per pass)\n", tn::cpu_threads());
+    std::printf("%-20s %-16s %8s %9s %9s %9s %9s %9s %9s %9s\n", "layer", "shape", "method", "fwd ms", "fwd GF/s",
+                "im2col", "sgemm", "blas-thr", "dx GF/s", "dW GF/s");
+    double total_forward = 0.0, total_im2col = 0.0;
+    for (const Layer& l : layers) {
+        const tn::ConvGeometry g = geometry_of(l);
+        const auto x = random_values(l.batch * g.in_size(), 1);
+        const auto kernel = random_values(g.patch_size() * g.filters, 2);
+        const auto bias = random_values(g.filters, 3);
+        std::vector<float> y(l.batch * g.out_size());
+        const double rows = double(l.batch * g.out_pixels());
+        const double flops = 2.0 * rows * double(g.filters) * double(g.patch_size());
+        const ck::ConvMethod method = ck::conv2d_forward_method(g);
+        const double fwd = median_seconds(repeat, [&] {
+            ck::conv2d_forward_by(ck::ConvMethod::automatic, g, x.data(), l.batch, kernel.data(), bias.data(), y.data(),
+                                  tn::ActivationKind::relu);
+        });
+        const double im2col = median_seconds(repeat, [&] {
+            ck::conv2d_forward_by(ck::ConvMethod::im2col, g, x.data(), l.batch, kernel.data(), bias.data(), y.data(),
+                                  tn::ActivationKind::relu);
+        });
+        total_forward += fwd;
+        total_im2col += im2col;
+        const double sgemm = sgemm_rate(l.batch * g.out_pixels(), g.filters, g.patch_size(), repeat, false, threads);
+        const double blas_threads = sgemm_rate(l.batch * g.out_pixels(), g.filters, g.patch_size(), repeat, true, threads);
+        double dx_rate = 0.0, dw_rate = 0.0;
+        if (backward) {
+            const auto dz = random_values(l.batch * g.out_size(), 4);
+            std::vector<float> dx(l.batch * g.in_size()), dk(g.patch_size() * g.filters), db(g.filters);
+            const double dw = median_seconds(repeat, [&] {
+                ck::conv2d_backward_by(ck::ConvMethod::automatic, g, x.data(), l.batch, kernel.data(), dz.data(),
+                                       nullptr, dk.data(), db.data());
+            });
+            dw_rate = flops / dw / 1e9;
+            if (l.needs_dx) {
+                const double dx_s = median_seconds(repeat, [&] {
+                    ck::conv2d_backward_by(ck::ConvMethod::automatic, g, x.data(), l.batch, kernel.data(), dz.data(),
+                                           dx.data(), nullptr, nullptr);
+                });
+                dx_rate = flops / dx_s / 1e9;
+            }
+        }
+        char shape[64];
+        std::snprintf(shape, sizeof shape, "%zux%zux%zu>%zu", l.size, l.size, l.channels, l.filters);
+        std::printf("%-20s %-16s %8s %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", l.name, shape, method_name(method),
+                    fwd * 1e3, flops / fwd / 1e9, flops / im2col / 1e9, sgemm, blas_threads, dx_rate, dw_rate);
+        std::fflush(stdout);
+    }
+    std::printf("forward total: %.1f ms (im2col everywhere: %.1f ms)\n", total_forward * 1e3, total_im2col * 1e3);
+    return 0;
+}

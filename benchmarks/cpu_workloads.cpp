@@ -1,0 +1,187 @@
+// benchmarks/cpu_workloads.cpp
+// The chapter's three CPU workloads, through the library's own API, timed as medians
+// of repeated iterations after warm-up:
+//
+//   vgg16-forward     zoo::VGG16Base<150, 150> inference, batch 32 (model D's feature pass)
+//   basic-cnn-train   zoo::BasicCNN<150, 150, 3> (model A) train_on_batch, batch 30,
+//                     binary cross-entropy, RMSprop(1e-3)
+//   finetune-train    zoo::VGGTransfer<150, 150> (model F) with set_trainable_from
+//                     ("block4_conv1"), train_on_batch, batch 30, RMSprop(1e-5)
+//
+//   cpu_workloads [--threads 2] [--iterations N] [--warmup N] [workload ...]
+//
+// One line per workload: `<workload>: typenet <x> img/s (median of N, ...)`. Inputs are
+// random (uniform [0, 1) pixels, 0/1 labels); the speed does not depend on them. For
+// vgg16-forward the peak resident memory is measured (run it in its own process for a
+// clean number: benchmarks/compare does) and set against activations + weights.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "typenet/backend/cpu/parallel.hpp"
+#include "typenet/backend/cpu/scratch.hpp"
+#include "typenet/train/trainer.hpp"
+#include "typenet/typenet.hpp"
+#include "typenet/zoo/chapter5.hpp"
+#include "typenet/zoo/vgg.hpp"
+
+namespace tn = typenet;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct Settings {
+    int threads = 2;
+    int iterations = 0;  // 0: the workload's own default
+    int warmup = 2;
+};
+
+std::vector<float> random_pixels(std::size_t count, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> dist(0.0f, 1.0f);
+    std::vector<float> v(count);
+    for (auto& x : v) x = dist(rng);
+    return v;
+}
+
+std::vector<float> random_labels(std::size_t count, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::vector<float> v(count);
+    for (auto& y : v) y = static_cast<float>(rng() % 2);
+    return v;
+}
+
+// Median seconds of `iterations` calls of step() after `warmup` untimed ones.
+template <class Step>
+double median_seconds(int warmup, int iterations, Step&& step) {
+    for (int i = 0; i < warmup; ++i) step();
+    std::vector<double> seconds;
+    for (int i = 0; i < iterations; ++i) {
+        const auto start = clock_type::now();
+        step();
+        seconds.push_back(std::chrono::duration<double>(clock_type::now() - start).count());
+    }
+    std::sort(seconds.begin(), seconds.end());
+    const std::size_t n = seconds.size();
+    return n % 2 ? seconds[n / 2] : 0.5 * (seconds[n / 2 - 1] + seconds[n / 2]);
+}
+
+double resident_mb() {
+    std::ifstream statm("/proc/self/statm");
+    long pages = 0, resident = 0;
+    statm >> pages >> resident;
+    return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / 1e6;
+}
+
+double peak_resident_mb() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_maxrss) / 1e3;  // kB on Linux
+}
+
+void report(const char* workload, std::size_t batch, double seconds, int iterations) {
+    std::printf("%s: typenet %.2f img/s (median of %d steps of %zu images, %.3f s per step, %d threads)\n", workload,
+                static_cast<double>(batch) / seconds, iterations, batch, seconds, tn::cpu_threads());
+    std::fflush(stdout);
+}
+
+void vgg16_forward(const Settings& s) {
+    using Net = tn::zoo::VGG16Base<150, 150>;
+    constexpr std::size_t batch = 32;
+    const double before_mb = resident_mb();
+    auto model = std::make_unique<Net>();
+    tn::Buffer<tn::cpu> x, y;
+    const auto pixels = random_pixels(batch * Net::input_shape::size, 1);
+    x.upload(pixels.data(), pixels.size());
+    y.ensure(batch * Net::output_shape::size);
+    const int iterations = s.iterations ? s.iterations : 5;
+    const double seconds =
+        median_seconds(s.warmup, iterations, [&] { model->forward(x.data(), y.data(), batch, tn::Mode::infer); });
+    report("vgg16-forward", batch, seconds, iterations);
+
+    // Activations: every layer's output for the batch (the chain keeps all of them);
+    // weights: the parameters and their gradient buffers (a Parameter holds both).
+    const std::size_t per_image = std::accumulate(Net::layer_output_sizes.begin(), Net::layer_output_sizes.end(),
+                                                  std::size_t{0});
+    const double activations_mb = static_cast<double>(batch * per_image * 4) / 1e6;
+    const double weights_mb = static_cast<double>(Net::param_count * 4) / 1e6;
+    const double input_mb = static_cast<double>(batch * Net::input_shape::size * 4) / 1e6;
+    const double peak_mb = peak_resident_mb() - before_mb;
+    const double floor_mb = activations_mb + weights_mb + input_mb;
+    std::printf("vgg16-forward memory: peak %.0f MB over the process's start = %.2fx (activations %.0f MB + weights "
+                "%.0f MB + input %.0f MB = %.0f MB; shared convolution scratch %.0f MB)\n",
+                peak_mb, peak_mb / floor_mb, activations_mb, weights_mb, input_mb, floor_mb,
+                static_cast<double>(tn::cpu_kernels::CpuScratch::instance().bytes()) / 1e6);
+}
+
+template <class Net, class Prepare>
+void train_workload(const char* name, const Settings& s, float learning_rate, int default_iterations,
+                    Prepare&& prepare) {
+    constexpr std::size_t batch = 30;
+    auto model = std::make_unique<Net>();
+    prepare(*model);
+    auto trainer = tn::compile(*model, tn::BinaryCrossentropy{}, tn::RMSprop{.learning_rate = learning_rate});
+    const auto pixels = random_pixels(batch * Net::input_shape::size, 2);
+    const auto labels = random_labels(batch, 3);
+    const int iterations = s.iterations ? s.iterations : default_iterations;
+    const double seconds = median_seconds(s.warmup, iterations,
+                                          [&] { trainer.train_on_batch(pixels.data(), labels.data(), batch); });
+    report(name, batch, seconds, iterations);
+}
+
+void basic_cnn_train(const Settings& s) {
+    train_workload<tn::zoo::BasicCNN<150, 150, 3>>("basic-cnn-train", s, 1e-3f, 10, [](auto&) {});
+}
+
+void finetune_train(const Settings& s) {
+    train_workload<tn::zoo::VGGTransfer<150, 150>>("finetune-train", s, 1e-5f, 5,
+                                                   [](auto& model) { model.set_trainable_from("block4_conv1"); });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Settings settings;
+    std::vector<std::string> workloads;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        auto value = [&]() -> int {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "cpu_workloads: %s needs a number\n", arg.c_str());
+                std::exit(2);
+            }
+            return std::atoi(argv[++i]);
+        };
+        if (arg == "--threads")
+            settings.threads = value();
+        else if (arg == "--iterations")
+            settings.iterations = value();
+        else if (arg == "--warmup")
+            settings.warmup = value();
+        else if (arg == "vgg16-forward" || arg == "basic-cnn-train" || arg == "finetune-train")
+            workloads.push_back(arg);
+        else {
+            std::fprintf(stderr,
+                         "usage: cpu_workloads [--threads N] [--iterations N] [--warmup N] "
+                         "[vgg16-forward] [basic-cnn-train] [finetune-train]\n");
+            return 2;
+        }
+    }
+    if (workloads.empty()) workloads = {"vgg16-forward", "basic-cnn-train", "finetune-train"};
+    tn::set_cpu_threads(settings.threads);
+    for (const auto& w : workloads) {
+        if (w == "vgg16-forward") vgg16_forward(settings);
+        if (w == "basic-cnn-train") basic_cnn_train(settings);
+        if (w == "finetune-train") finetune_train(settings);
+    }
+    return 0;
+}
