@@ -1,5 +1,6 @@
 // typenet/typenet.hpp
-// The umbrella header: core, layers, models (and, as they land, training).
+// The umbrella header: core, layers, models, training (fit/evaluate/predict, losses,
+// optimizers, callbacks) and weights files.
 // Components that need OpenCV, HDF5 or CUDA have their own headers.
 #pragma once
 
@@ -20,3 +21,9 @@
 #include "typenet/layers/pooling.hpp"
 #include "typenet/model/sequential.hpp"
 #include "typenet/model/summary.hpp"
+#include "typenet/train/callbacks.hpp"
+#include "typenet/train/losses.hpp"
+#include "typenet/train/optimizers.hpp"
+#include "typenet/train/predict.hpp"
+#include "typenet/train/trainer.hpp"
+#include "typenet/io/weights.hpp"
