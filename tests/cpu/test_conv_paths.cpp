@@ -123,13 +123,16 @@ BOOST_AUTO_TEST_CASE(im2col_forward_and_backward_match_reference) {
 
 BOOST_AUTO_TEST_CASE(direct_few_channel_kernel_matches_reference) {
     const std::vector<Case> cases{{15, 15, 3, 3, 16, 1, false, 2}, {13, 10, 3, 3, 64, 1, true, 2},
-                                  {9, 14, 1, 3, 32, 1, true, 1},   {11, 9, 4, 5, 48, 2, true, 3},
+                                  {9, 14, 1, 3, 32, 1, true, 1},   {11, 9, 2, 5, 48, 2, true, 3},
                                   {7, 19, 2, 3, 16, 2, false, 2}};
     for (const Case& s : cases) {
         BOOST_TEST(ck::conv_detail::direct_applies(geometry(s.h, s.w, s.c, s.k, s.filters, s.stride, s.same)));
         check_forward(ck::ConvMethod::direct, s, 1e-5);
+        check_backward(ck::ConvMethod::direct, s, 1e-5);
     }
     check_forward(ck::ConvMethod::direct, {9, 9, 3, 3, 20, 1, true, 2}, 1e-5);  // 20 filters: im2col instead
+    check_forward(ck::ConvMethod::direct, {9, 9, 4, 5, 16, 1, true, 2}, 1e-5);  // 100 taps: im2col instead
+    check_backward(ck::ConvMethod::direct, {9, 9, 4, 5, 16, 1, true, 2}, 1e-5);
 }
 
 BOOST_AUTO_TEST_CASE(every_instruction_set_computes_the_same_convolutions) {
@@ -139,6 +142,7 @@ BOOST_AUTO_TEST_CASE(every_instruction_set_computes_the_same_convolutions) {
         check_forward(ck::ConvMethod::winograd, {7, 9, 19, 3, 17, 1, true, 2}, 1e-4);
         check_backward(ck::ConvMethod::winograd, {7, 9, 19, 3, 17, 1, false, 2}, 1e-4);
         check_forward(ck::ConvMethod::direct, {13, 10, 3, 3, 32, 1, true, 2}, 1e-5);
+        check_backward(ck::ConvMethod::direct, {13, 10, 3, 3, 32, 1, true, 2}, 1e-5);
         check_forward(ck::ConvMethod::im2col, {9, 8, 5, 5, 7, 2, true, 2}, 1e-5);
     }
 }

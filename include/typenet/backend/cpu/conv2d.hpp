@@ -4,8 +4,8 @@
 //             (winograd.hpp); also the input gradient, as a convolution with the
 //             flipped kernel, and the kernel gradient, by F(3x3, 4x4) on the same points
 //   direct    few input channels (the first layer, C = 3): an im2col GEMM there is
-//             22500 x 16 x 27, too skinny for BLAS, so the kernel loops over pixels
-//             with all output channels in registers
+//             22500 x 16 x 27, too skinny for BLAS, so small kernels hold all output
+//             channels (forward) or all taps (kernel gradient) in registers
 //   im2col    everything else (strides, other kernel sizes, the first layer's kernel
 //             gradient): patch rows gathered a block at a time, one GEMM per block
 // Every method splits its work over the pool's threads itself, calls single-threaded
@@ -124,103 +124,202 @@ inline std::size_t rows_per_block(const ConvGeometry& g, std::size_t rows) {
 // Whether the direct kernel handles this shape: few input channels, and output
 // channels in whole registers (up to four of them).
 inline bool direct_applies(const ConvGeometry& g) {
-    return g.in_c <= 4 && g.filters % simd::lanes == 0 && g.filters <= 4 * simd::lanes;
+    return g.in_c <= 4 && g.filters % simd::lanes == 0 && g.filters <= 4 * simd::lanes &&
+           g.patch_size() <= 64;
 }
 
 inline bool fuses(ActivationKind act) { return act == ActivationKind::linear || act == ActivationKind::relu; }
 
-// Bias and linear/ReLU over rows of a block, vectorised over channels.
-inline void bias_relu_rows(float* y, const float* bias, std::size_t rows, std::size_t cols, bool relu) {
-    if (bias == nullptr && !relu) return;
-    simd::run([&]() TYPENET_SIMD {
-        for (std::size_t r = 0; r < rows; ++r) {
-            float* row = y + r * cols;
-            for (std::size_t c = 0; c < cols; c += simd::lanes) {
-                const std::size_t width = std::min(simd::lanes, cols - c);
-                simd::vfloat v, b{};
-                simd::load_n(v, row + c, width);
-                if (bias != nullptr) simd::load_n(b, bias + c, width);
-                v += b;
-                if (relu) v = v > 0.0f ? v : simd::vfloat{};
-                simd::store_n(row + c, v, width);
+using detail::bias_relu_rows;
+
+// Few input channels: patch rows are short (27 floats for a 3x3 RGB layer), too short
+// for BLAS to pay its packing. The kernels read the input in place: tap t of an output
+// pixel is at a fixed offset from the pixel's window corner (offsets[t]), so a run of
+// pixels in one output row needs no copy unless its windows touch the padding; those
+// few runs are gathered by im2col_rows into a tiny patch block first.
+inline constexpr std::size_t direct_max_taps = 64;
+
+// Offsets past the last tap are 0: kernels may compute a few taps too many and drop them.
+struct DirectTaps {
+    static constexpr std::size_t room = direct_max_taps + 32;
+    std::size_t window[room] = {};    // offsets of the taps from the window corner, in x
+    std::size_t gathered[room] = {};  // offsets in a gathered patch row: 0, 1, 2, ...
+};
+
+inline void direct_taps(const ConvGeometry& g, DirectTaps& taps) {
+    std::size_t t = 0;
+    for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
+            for (std::size_t c = 0; c < g.in_c; ++c, ++t) {
+                taps.window[t] = (ky * g.in_w + kx) * g.in_c + c;
+                taps.gathered[t] = t;
             }
-        }
-    });
 }
 
-// Direct convolution for few input channels: Pixels output pixels at a time, each with
-// Vectors registers of output channels, so every loaded kernel row feeds Pixels FMAs.
+// Calls run(first_row, count, base, offsets, pixel_step) for the rows [first, first +
+// count) in runs of at most `most` pixels of one output row: base + offsets[t] +
+// q * pixel_step is tap t of the run's pixel q. `patches` holds `most` gathered rows.
+template <class Run>
+TYPENET_SIMD_INLINE void direct_runs(const ConvGeometry& g, const float* x, std::size_t first, std::size_t count, std::size_t most,
+                 const DirectTaps& taps, float* patches, Run&& run) {
+    const std::size_t pixels = g.out_pixels(), end = first + count;
+    for (std::size_t r = first; r < end;) {
+        const std::size_t n = r / pixels, p = r % pixels, oy = p / g.out_w, ox = p % g.out_w;
+        const std::size_t length = std::min({most, end - r, g.out_w - ox});
+        const std::ptrdiff_t y0 = static_cast<std::ptrdiff_t>(oy * g.stride_h) - static_cast<std::ptrdiff_t>(g.pad_top);
+        const std::ptrdiff_t x0 = static_cast<std::ptrdiff_t>(ox * g.stride_w) - static_cast<std::ptrdiff_t>(g.pad_left);
+        const std::ptrdiff_t x_last = x0 + static_cast<std::ptrdiff_t>((length - 1) * g.stride_w + g.kernel_w);
+        const bool inside = y0 >= 0 && y0 + static_cast<std::ptrdiff_t>(g.kernel_h) <= static_cast<std::ptrdiff_t>(g.in_h) &&
+                            x0 >= 0 && x_last <= static_cast<std::ptrdiff_t>(g.in_w);
+        if (inside) {
+            const float* corner = x + n * g.in_size() +
+                                  (static_cast<std::size_t>(y0) * g.in_w + static_cast<std::size_t>(x0)) * g.in_c;
+            run(r, length, corner, taps.window, g.stride_w * g.in_c);
+        } else {
+            im2col_rows(g, x, r, length, patches);
+            run(r, length, static_cast<const float*>(patches), taps.gathered, g.patch_size());
+        }
+        r += length;
+    }
+}
+
+// Up to Pixels output pixels x Vectors registers of output channels: each kernel row
+// loaded feeds Pixels FMAs.
 template <std::size_t Vectors, std::size_t Pixels>
-void direct_rows(const ConvGeometry& g, const float* x, const float* kernel, const float* bias, bool relu, float* y,
-                 std::size_t first, std::size_t count) {
-    const std::size_t K = g.filters, C = g.in_c, pixels = g.out_pixels();
+TYPENET_SIMD_INLINE void direct_pixels(const float* base, const std::size_t* offsets, std::size_t step,
+                                       std::size_t taps, std::size_t run, const float* kernel, std::size_t K,
+                                       const simd::vfloat* bias, bool relu, float* y) {
+    simd::vfloat acc[Pixels][Vectors];
+#pragma GCC unroll 16
+    for (std::size_t q = 0; q < Pixels; ++q)
+#pragma GCC unroll 4
+        for (std::size_t v = 0; v < Vectors; ++v) acc[q][v] = bias[v];
+    std::size_t at[Pixels];
+#pragma GCC unroll 16
+    for (std::size_t q = 0; q < Pixels; ++q) at[q] = std::min(q, run - 1) * step;  // past the run: repeats, not stored
+    for (std::size_t t = 0; t < taps; ++t) {
+        simd::vfloat w[Vectors];
+#pragma GCC unroll 4
+        for (std::size_t v = 0; v < Vectors; ++v) simd::load(w[v], kernel + t * K + v * simd::lanes);
+        const float* tap = base + offsets[t];
+#pragma GCC unroll 16
+        for (std::size_t q = 0; q < Pixels; ++q) {
+            const float xv = tap[at[q]];
+#pragma GCC unroll 4
+            for (std::size_t v = 0; v < Vectors; ++v) acc[q][v] += xv * w[v];
+        }
+    }
+    for (std::size_t q = 0; q < run; ++q)
+        for (std::size_t v = 0; v < Vectors; ++v) {
+            simd::vfloat o = acc[q][v];
+            if (relu) o = o > 0.0f ? o : simd::vfloat{};
+            simd::store(y + q * K + v * simd::lanes, o);
+        }
+}
+
+template <std::size_t Vectors, std::size_t Pixels>
+void direct_forward_rows(const ConvGeometry& g, const float* x, std::size_t first, std::size_t count,
+                         const DirectTaps& taps, float* patches, const float* kernel, const float* bias, bool relu,
+                         float* y) {
+    const std::size_t K = g.filters, n_taps = g.patch_size();
     simd::run([&]() TYPENET_SIMD {
         simd::vfloat bias_v[Vectors];
         for (std::size_t v = 0; v < Vectors; ++v) {
             bias_v[v] = simd::vfloat{};
             if (bias != nullptr) simd::load(bias_v[v], bias + v * simd::lanes);
         }
-        std::size_t r = first;
-        const std::size_t end = first + count;
-        while (r < end) {
-            // A run of up to Pixels outputs in the same image row.
-            const std::size_t n = r / pixels, p = r % pixels, oy = p / g.out_w, ox = p % g.out_w;
-            const std::size_t run = std::min({Pixels, end - r, g.out_w - ox});
-            const float* image = x + n * g.in_size();
-            simd::vfloat acc[Pixels][Vectors];
-            for (std::size_t q = 0; q < Pixels; ++q)
-                for (std::size_t v = 0; v < Vectors; ++v) acc[q][v] = bias_v[v];
-            const std::ptrdiff_t y0 = static_cast<std::ptrdiff_t>(oy * g.stride_h) - static_cast<std::ptrdiff_t>(g.pad_top);
-            for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-                const std::ptrdiff_t iy = y0 + static_cast<std::ptrdiff_t>(ky);
-                if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.in_h)) continue;
-                const float* src_row = image + static_cast<std::size_t>(iy) * g.in_w * C;
-                for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-                    const float* w_row = kernel + (ky * g.kernel_w + kx) * C * K;
-                    const float* at[Pixels];
-                    for (std::size_t q = 0; q < Pixels; ++q) {
-                        const std::ptrdiff_t ix = static_cast<std::ptrdiff_t>((ox + std::min(q, run - 1)) * g.stride_w) -
-                                                  static_cast<std::ptrdiff_t>(g.pad_left) + static_cast<std::ptrdiff_t>(kx);
-                        at[q] = (q < run && ix >= 0 && ix < static_cast<std::ptrdiff_t>(g.in_w))
-                                    ? src_row + static_cast<std::size_t>(ix) * C
-                                    : nullptr;
-                    }
-                    for (std::size_t c = 0; c < C; ++c) {
-                        simd::vfloat w[Vectors];
-                        for (std::size_t v = 0; v < Vectors; ++v) simd::load(w[v], w_row + c * K + v * simd::lanes);
-                        for (std::size_t q = 0; q < Pixels; ++q) {
-                            const float xv = at[q] != nullptr ? at[q][c] : 0.0f;
-                            for (std::size_t v = 0; v < Vectors; ++v) acc[q][v] += xv * w[v];
-                        }
-                    }
-                }
-            }
-            float* out = y + r * K;
-            for (std::size_t q = 0; q < run; ++q)
-                for (std::size_t v = 0; v < Vectors; ++v) {
-                    simd::vfloat o = acc[q][v];
-                    if (relu) o = o > 0.0f ? o : simd::vfloat{};
-                    simd::store(out + q * K + v * simd::lanes, o);
-                }
-            r += run;
+        direct_runs(g, x, first, count, Pixels, taps, patches,
+                    [&](std::size_t r, std::size_t run, const float* base, const std::size_t* offsets, std::size_t step)
+                        TYPENET_SIMD {
+                            direct_pixels<Vectors, Pixels>(base, offsets, step, n_taps, run, kernel, K, bias_v, relu,
+                                                           y + r * K);
+                        });
+    });
+}
+
+inline constexpr std::size_t direct_rows_per_block = 2048;
+
+inline void forward_direct(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
+                           const float* bias, bool relu, float* y, CpuScratch& scratch) {
+    const std::size_t rows = batch * g.out_pixels(), K = g.filters;
+    DirectTaps taps;
+    direct_taps(g, taps);
+    constexpr std::size_t most_pixels = 12;
+    float* base = scratch.per_thread(most_pixels * g.patch_size());
+    const std::size_t stride = CpuScratch::per_thread_stride(most_pixels * g.patch_size());
+    const std::size_t block = direct_rows_per_block;
+    parallel_tasks((rows + block - 1) / block, [&](std::size_t task, unsigned slot) {
+        const std::size_t first = task * block, count = std::min(block, rows - first);
+        float* patches = base + slot * stride;
+        switch (K / simd::lanes) {
+            case 1: direct_forward_rows<1, 12>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+            case 2: direct_forward_rows<2, 8>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+            case 3: direct_forward_rows<3, 6>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+            default: direct_forward_rows<4, 6>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
         }
     });
 }
 
-inline void forward_direct(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
-                           const float* bias, bool relu, float* y) {
-    const std::size_t rows = batch * g.out_pixels();
-    const std::size_t block = 1024;
-    const std::size_t blocks = (rows + block - 1) / block;
-    parallel_tasks(blocks, [&](std::size_t task, unsigned) {
-        const std::size_t first = task * block, count = std::min(block, rows - first);
-        switch (g.filters / simd::lanes) {
-            case 1: direct_rows<1, 8>(g, x, kernel, bias, relu, y, first, count); break;
-            case 2: direct_rows<2, 6>(g, x, kernel, bias, relu, y, first, count); break;
-            case 3: direct_rows<3, 4>(g, x, kernel, bias, relu, y, first, count); break;
-            default: direct_rows<4, 4>(g, x, kernel, bias, relu, y, first, count); break;
-        }
+// The kernel gradient for few input channels: sum over rows of patch^T dz, with up to
+// 24 taps x one register of output channels held in registers over a block of rows.
+inline void direct_kernel_gradient_rows(const ConvGeometry& g, const float* x, std::size_t first, std::size_t count,
+                                        const DirectTaps& taps, float* patches, const float* dz, float* sum) {
+    const std::size_t K = g.filters, n_taps = g.patch_size();
+    constexpr std::size_t held = 24;
+    simd::run([&]() TYPENET_SIMD {
+        for (std::size_t k = 0; k < K; k += simd::lanes)
+            for (std::size_t t0 = 0; t0 < n_taps; t0 += held) {
+                const std::size_t n = std::min(held, n_taps - t0);
+                simd::vfloat acc[held];
+                for (std::size_t t = 0; t < held; ++t) acc[t] = simd::vfloat{};
+                direct_runs(g, x, first, count, 16, taps, patches,
+                            [&](std::size_t r, std::size_t run, const float* base, const std::size_t* offsets,
+                                std::size_t step) TYPENET_SIMD {
+                                // Registers for the run, added to acc once per run.
+                                simd::vfloat part[held];
+#pragma GCC unroll 24
+                                for (std::size_t t = 0; t < held; ++t) part[t] = simd::vfloat{};
+                                const std::size_t* at = offsets + t0;
+                                for (std::size_t q = 0; q < run; ++q) {
+                                    simd::vfloat d;
+                                    simd::load(d, dz + (r + q) * K + k);
+                                    const float* pixel = base + q * step;
+#pragma GCC unroll 24
+                                    for (std::size_t t = 0; t < held; ++t) part[t] += pixel[at[t]] * d;
+                                }
+#pragma GCC unroll 24
+                                for (std::size_t t = 0; t < held; ++t) acc[t] += part[t];
+                            });
+                for (std::size_t t = 0; t < n; ++t) {
+                    simd::vfloat s;
+                    simd::load(s, sum + (t0 + t) * K + k);
+                    simd::store(sum + (t0 + t) * K + k, s + acc[t]);
+                }
+            }
     });
+}
+
+inline void backward_kernel_direct(const ConvGeometry& g, const float* x, std::size_t batch, const float* dz,
+                                   float* dkernel, CpuScratch& scratch) {
+    const std::size_t rows = batch * g.out_pixels(), K = g.filters, own = g.patch_size() * K;
+    const std::size_t threads = static_cast<std::size_t>(cpu_threads());
+    DirectTaps taps;
+    direct_taps(g, taps);
+    const std::size_t patch_floats = 16 * g.patch_size();
+    float* base = scratch.per_thread(patch_floats + own);
+    const std::size_t stride = CpuScratch::per_thread_stride(patch_floats + own);
+    for (std::size_t t = 0; t < threads; ++t) std::memset(base + t * stride + patch_floats, 0, own * sizeof(float));
+    const std::size_t block = direct_rows_per_block;
+    parallel_tasks((rows + block - 1) / block, [&](std::size_t task, unsigned slot) {
+        const std::size_t first = task * block, count = std::min(block, rows - first);
+        float* patches = base + slot * stride;
+        direct_kernel_gradient_rows(g, x, first, count, taps, patches, dz + 0, patches + patch_floats);
+    });
+    for (std::size_t i = 0; i < own; ++i) {
+        float total = 0.0f;
+        for (std::size_t t = 0; t < threads; ++t) total += base[t * stride + patch_floats + i];
+        dkernel[i] = total;
+    }
 }
 
 inline void forward_im2col(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
@@ -228,7 +327,7 @@ inline void forward_im2col(const ConvGeometry& g, const float* x, std::size_t ba
     const std::size_t k = g.patch_size(), rows = batch * g.out_pixels();
     if (g.is_pointwise()) {  // a 1x1 convolution is a plain matrix product
         gemm(false, false, rows, g.filters, k, 1.0f, x, k, kernel, g.filters, 0.0f, y, g.filters);
-        bias_relu_rows(y, bias, rows, g.filters, relu);  // memory-bound: one pass is enough
+        bias_activation(y, bias, rows, g.filters, relu ? ActivationKind::relu : ActivationKind::linear);
         return;
     }
     const std::size_t block = rows_per_block(g, rows);
@@ -338,7 +437,7 @@ inline void conv2d_forward_by(ConvMethod method, const ConvGeometry& g, const fl
         auto lock = scratch.lock();
         switch (method) {
             case ConvMethod::winograd: conv_detail::forward_winograd(g, x, batch, kernel, bias, relu, y, scratch); break;
-            case ConvMethod::direct: conv_detail::forward_direct(g, x, batch, kernel, bias, relu, y); break;
+            case ConvMethod::direct: conv_detail::forward_direct(g, x, batch, kernel, bias, relu, y, scratch); break;
             default: conv_detail::forward_im2col(g, x, batch, kernel, bias, relu, y, scratch); break;
         }
     }
@@ -352,7 +451,8 @@ inline void conv2d_forward(const ConvGeometry& g, const float* x, std::size_t ba
     conv2d_forward_by(ConvMethod::automatic, g, x, batch, kernel, bias, y, act);
 }
 
-// conv2d_backward with the input gradient by a chosen method (winograd or im2col).
+// conv2d_backward by a chosen method: winograd (all three gradients), direct (the kernel
+// gradient; the input gradient by im2col) or im2col; unfit methods fall back to im2col.
 inline void conv2d_backward_by(ConvMethod method, const ConvGeometry& g, const float* x, std::size_t batch,
                                const float* kernel, const float* dz, float* dx, float* dkernel, float* dbias) {
     const std::size_t rows = batch * g.out_pixels();
@@ -361,13 +461,16 @@ inline void conv2d_backward_by(ConvMethod method, const ConvGeometry& g, const f
         if (dkernel != nullptr) std::fill(dkernel, dkernel + g.patch_size() * g.filters, 0.0f);
         return;
     }
-    if (method == ConvMethod::automatic || (method == ConvMethod::winograd && !winograd::applies(g)))
-        method = winograd::applies(g) ? ConvMethod::winograd : ConvMethod::im2col;
+    if (method == ConvMethod::automatic) method = conv2d_forward_method(g);
+    if (method == ConvMethod::winograd && !winograd::applies(g)) method = ConvMethod::im2col;
+    if (method == ConvMethod::direct && !conv_detail::direct_applies(g)) method = ConvMethod::im2col;
     CpuScratch& scratch = CpuScratch::instance();
     auto lock = scratch.lock();
     if (dkernel != nullptr) {
         if (method == ConvMethod::winograd)
             winograd::kernel_gradient(g, x, batch, dz, dkernel, scratch);
+        else if (method == ConvMethod::direct)
+            conv_detail::backward_kernel_direct(g, x, batch, dz, dkernel, scratch);
         else
             conv_detail::backward_kernel_im2col(g, x, batch, dz, dkernel, scratch);
     }

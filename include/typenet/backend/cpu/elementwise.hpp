@@ -69,16 +69,65 @@ inline void activation_backward_row(const float* y, const float* dy, float* dz, 
     }
 }
 
+// y[r, c] = y[r, c] + bias[c], then ReLU if asked: vectorised over columns.
+inline void bias_relu_rows(float* y, const float* bias, std::size_t rows, std::size_t cols, bool relu) {
+    if (bias == nullptr && !relu) return;
+    simd::run([&]() TYPENET_SIMD {
+        for (std::size_t r = 0; r < rows; ++r) {
+            float* row = y + r * cols;
+            for (std::size_t c = 0; c < cols; c += simd::lanes) {
+                const std::size_t width = std::min(simd::lanes, cols - c);
+                simd::vfloat v, b{};
+                simd::load_n(v, row + c, width);
+                if (bias != nullptr) simd::load_n(b, bias + c, width);
+                v += b;
+                if (relu) v = v > 0.0f ? v : simd::vfloat{};
+                simd::store_n(row + c, v, width);
+            }
+        }
+    });
+}
+
+// dz[i] = y[i] > 0 ? dy[i] : 0 over a flat range.
+inline void relu_backward_flat(const float* y, const float* dy, float* dz, std::size_t count) {
+    simd::run([&]() TYPENET_SIMD {
+        for (std::size_t i = 0; i < count; i += simd::lanes) {
+            const std::size_t width = std::min(simd::lanes, count - i);
+            simd::vfloat yv, dv;
+            simd::load_n(yv, y + i, width);
+            simd::load_n(dv, dy + i, width);
+            simd::store_n(dz + i, yv > 0.0f ? dv : simd::vfloat{}, width);
+        }
+    });
+}
+
 }  // namespace detail
 
 inline void bias_activation(float* y, const float* bias, std::size_t rows, std::size_t cols, ActivationKind act) {
     if (bias == nullptr && act == ActivationKind::linear) return;
+    if (act == ActivationKind::linear || act == ActivationKind::relu) {
+        const bool relu = act == ActivationKind::relu;
+        const std::size_t chunk = std::max<std::size_t>(1, 16384 / std::max<std::size_t>(cols, 1));  // rows per task
+        parallel_for((rows + chunk - 1) / chunk, [&](std::size_t part) {
+            const std::size_t first = part * chunk;
+            detail::bias_relu_rows(y + first * cols, bias, std::min(chunk, rows - first), cols, relu);
+        }, chunk * cols);
+        return;
+    }
     parallel_for(rows, [&](std::size_t r) { detail::bias_activation_row(y + r * cols, bias, cols, act); }, cols * 4);
 }
 
 inline void activation_backward(const float* y, const float* dy, float* dz, std::size_t rows, std::size_t cols,
                                 ActivationKind act) {
     if (act == ActivationKind::linear && dz == dy) return;
+    if (act == ActivationKind::relu) {
+        const std::size_t count = rows * cols, chunk = 16384;
+        parallel_for((count + chunk - 1) / chunk, [&](std::size_t part) {
+            const std::size_t first = part * chunk;
+            detail::relu_backward_flat(y + first, dy + first, dz + first, std::min(chunk, count - first));
+        }, chunk);
+        return;
+    }
     parallel_for(
         rows, [&](std::size_t r) { detail::activation_backward_row(y + r * cols, dy + r * cols, dz + r * cols, cols, act); },
         cols * 4);
