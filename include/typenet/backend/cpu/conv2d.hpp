@@ -190,22 +190,22 @@ TYPENET_SIMD_INLINE void direct_pixels(const float* base, const std::size_t* off
                                        std::size_t taps, std::size_t run, const float* kernel, std::size_t K,
                                        const simd::vfloat* bias, bool relu, float* y) {
     simd::vfloat acc[Pixels][Vectors];
-#pragma GCC unroll 16
+TYPENET_UNROLL(16)
     for (std::size_t q = 0; q < Pixels; ++q)
-#pragma GCC unroll 4
+TYPENET_UNROLL(4)
         for (std::size_t v = 0; v < Vectors; ++v) acc[q][v] = bias[v];
     std::size_t at[Pixels];
-#pragma GCC unroll 16
+TYPENET_UNROLL(16)
     for (std::size_t q = 0; q < Pixels; ++q) at[q] = std::min(q, run - 1) * step;  // past the run: repeats, not stored
     for (std::size_t t = 0; t < taps; ++t) {
         simd::vfloat w[Vectors];
-#pragma GCC unroll 4
+TYPENET_UNROLL(4)
         for (std::size_t v = 0; v < Vectors; ++v) simd::load(w[v], kernel + t * K + v * simd::lanes);
         const float* tap = base + offsets[t];
-#pragma GCC unroll 16
+TYPENET_UNROLL(16)
         for (std::size_t q = 0; q < Pixels; ++q) {
             const float xv = tap[at[q]];
-#pragma GCC unroll 4
+TYPENET_UNROLL(4)
             for (std::size_t v = 0; v < Vectors; ++v) acc[q][v] += xv * w[v];
         }
     }
@@ -277,17 +277,17 @@ inline void direct_kernel_gradient_rows(const ConvGeometry& g, const float* x, s
                                 std::size_t step) TYPENET_SIMD {
                                 // Registers for the run, added to acc once per run.
                                 simd::vfloat part[held];
-#pragma GCC unroll 24
+TYPENET_UNROLL(24)
                                 for (std::size_t t = 0; t < held; ++t) part[t] = simd::vfloat{};
                                 const std::size_t* at = offsets + t0;
                                 for (std::size_t q = 0; q < run; ++q) {
                                     simd::vfloat d;
                                     simd::load(d, dz + (r + q) * K + k);
                                     const float* pixel = base + q * step;
-#pragma GCC unroll 24
+TYPENET_UNROLL(24)
                                     for (std::size_t t = 0; t < held; ++t) part[t] += pixel[at[t]] * d;
                                 }
-#pragma GCC unroll 24
+TYPENET_UNROLL(24)
                                 for (std::size_t t = 0; t < held; ++t) acc[t] += part[t];
                             });
                 for (std::size_t t = 0; t < n; ++t) {

@@ -28,6 +28,8 @@
 #include <immintrin.h>
 #endif
 
+#include "typenet/backend/cpu/simd.hpp"
+
 extern "C" void openblas_set_num_threads(int num_threads);
 
 namespace typenet {
@@ -185,19 +187,23 @@ void parallel_tasks(std::size_t count, Body&& body) {
 }
 
 // Run body(i) for i in [0, count), split into one contiguous range per thread when the
-// work (count * cost_per_item, in rough flops) is worth waking the other threads.
+// work (count * cost_per_item, in rough flops) is worth waking the other threads. Each
+// range is compiled for the CPU's best instruction set (simd.hpp), so an elementwise
+// body that the compiler can inline and vectorise gets AVX-512 on a machine that has it.
 template <class Body>
 void parallel_for(std::size_t count, Body&& body, std::size_t cost_per_item = 1024) {
+    auto range = [&](std::size_t begin, std::size_t end) {
+        cpu_kernels::simd::run([&]() TYPENET_SIMD {
+            for (std::size_t i = begin; i < end; ++i) body(i);
+        });
+    };
     const std::size_t threads = static_cast<std::size_t>(cpu_threads());
     if (count < 2 || threads < 2 || count * cost_per_item < 65536) {
-        for (std::size_t i = 0; i < count; ++i) body(i);
+        range(0, count);
         return;
     }
     const std::size_t parts = std::min(count, threads);
-    parallel_tasks(parts, [&](std::size_t part, unsigned) {
-        const std::size_t begin = count * part / parts, end = count * (part + 1) / parts;
-        for (std::size_t i = begin; i < end; ++i) body(i);
-    });
+    parallel_tasks(parts, [&](std::size_t part, unsigned) { range(count * part / parts, count * (part + 1) / parts); });
 }
 
 }  // namespace typenet

@@ -23,6 +23,15 @@ typedef float vfloat __attribute__((vector_size(64)));
 #define TYPENET_SIMD __attribute__((always_inline))
 #define TYPENET_SIMD_INLINE [[gnu::always_inline]] inline
 
+// Unroll the next loop fully, so that arrays of vectors stay in registers. nvcc's
+// front end, which also reads these headers (as host code), does not know the pragma.
+#define TYPENET_PRAGMA(text) _Pragma(#text)
+#if defined(__GNUC__) && !defined(__CUDACC__)
+#define TYPENET_UNROLL(n) TYPENET_PRAGMA(GCC unroll n)
+#else
+#define TYPENET_UNROLL(n)
+#endif
+
 // Loads and stores go through memcpy: any alignment, no aliasing question.
 TYPENET_SIMD_INLINE void load(vfloat& v, const float* p) { std::memcpy(&v, p, sizeof v); }
 TYPENET_SIMD_INLINE void store(float* p, const vfloat& v) { std::memcpy(p, &v, sizeof v); }
