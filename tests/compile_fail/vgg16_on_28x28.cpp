@@ -1,5 +1,13 @@
 // Rule: a VGG-16 base needs at least 32x32 (five 2x2 pools). Fixed variant: 32x32.
-#include "typenet/typenet.hpp"
+// Only the model headers: these cases are about types, and CI compiles each twice.
+#include "typenet/layers/activations.hpp"
+#include "typenet/layers/conv2d.hpp"
+#include "typenet/layers/dense.hpp"
+#include "typenet/layers/dropout.hpp"
+#include "typenet/layers/flatten.hpp"
+#include "typenet/layers/input.hpp"
+#include "typenet/layers/pooling.hpp"
+#include "typenet/model/sequential.hpp"
 #include "typenet/zoo/vgg.hpp"
 namespace tn = typenet;
 
