@@ -295,12 +295,15 @@ inline void transform_flipped_kernel(const float* kernel, std::size_t C, std::si
     });
 }
 
-// Tiles per block: enough rows for efficient GEMMs, few enough that a block's V and M
-// stay near the caches, and at least as many blocks as threads.
-inline std::size_t block_tiles(const ConvGeometry& g, std::size_t tiles) {
+// Tiles per block, measured (one thread, VGG-16 and model A layers): with small channel
+// counts (C x K up to 128 x 128) small blocks win, as the block's V and M stay in L2 and
+// OpenBLAS takes its no-packing path for small products; with large ones the GEMMs need
+// long blocks to amortise packing each U[xi]. The kernel gradient's GEMMs sum over the
+// block, so they like somewhat longer blocks. At least one block per thread.
+inline std::size_t block_tiles(const ConvGeometry& g, std::size_t tiles, bool kernel_gradient = false) {
     const std::size_t threads = static_cast<std::size_t>(cpu_threads());
-    const std::size_t per_tile = points * (g.in_c + g.filters);
-    std::size_t block = std::clamp<std::size_t>((std::size_t{3} << 20) / per_tile, 64, 256);
+    const bool small = g.in_c * g.filters <= 128 * 128;
+    const std::size_t block = small ? (kernel_gradient ? 64 : 32) : 256;
     const std::size_t balanced = (tiles + threads - 1) / threads;
     return std::max<std::size_t>(1, std::min(block, balanced));
 }
@@ -336,7 +339,7 @@ inline void kernel_gradient(const ConvGeometry& g, const float* x, std::size_t b
     detail::TileJob job{g, x, nullptr, nullptr, false, const_cast<float*>(dz), (g.out_h + tile - 1) / tile,
                         (g.out_w + tile - 1) / tile, 0, 0};
     job.tiles = batch * job.tiles_h * job.tiles_w;
-    job.block = block_tiles(g, job.tiles);
+    job.block = block_tiles(g, job.tiles, true);
     const std::size_t v_size = points * job.block * C, z_size = points * job.block * K, s_size = points * C * K;
     const std::size_t threads = static_cast<std::size_t>(cpu_threads());
     const std::size_t stride = CpuScratch::per_thread_stride(v_size + z_size + s_size);
