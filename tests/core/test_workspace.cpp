@@ -9,6 +9,9 @@
 
 #include "typenet/typenet.hpp"
 
+// The replacements below pair malloc with free; GCC cannot see that and warns.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 namespace {
 std::atomic<bool> counting{false};
 std::atomic<std::size_t> allocations{0};

@@ -37,13 +37,13 @@ struct LayerOption {
 template <LayerOption... Options>
 constexpr FixedString option_name() {
     FixedString name;
-    ((Options.is_name() ? (name = Options.text, 0) : 0), ...);
+    ((Options.is_name() ? void(name = Options.text) : void()), ...);
     return name;
 }
 template <std::size_t Default, LayerOption... Options>
 constexpr std::size_t option_number() {
     std::size_t number = Default;
-    ((Options.is_number() ? (number = Options.number, 0) : 0), ...);
+    ((Options.is_number() ? void(number = Options.number) : void()), ...);
     return number;
 }
 template <LayerOption... Options>

@@ -333,14 +333,16 @@ private:
     template <std::size_t I>
     void backward_from(const float* x, const float* y, const float* dy, float* dx, std::size_t batch,
                        bool dy_is_preactivation, std::size_t stop) {
-        const float* in = I == 0 ? x : activations_[I == 0 ? 0 : I - 1].data();
         const float* out = I + 1 == layer_count ? y : activations_[I].data();
-        float* din = nullptr;
-        if (I == 0) {
-            din = dx;
-        } else if (I > stop) {
-            grads_[I % 2].ensure(batch * layer_type<I>::input_shape::size);
-            din = grads_[I % 2].data();
+        const float* in = x;
+        float* din = dx;  // the first layer's input gradient is the caller's
+        if constexpr (I > 0) {
+            in = activations_[I - 1].data();
+            din = nullptr;
+            if (I > stop) {  // an earlier layer learns, so it needs this gradient
+                grads_[I % 2].ensure(batch * layer_type<I>::input_shape::size);
+                din = grads_[I % 2].data();
+            }
         }
         std::get<I>(layers_).backward(in, out, dy, din, batch, dy_is_preactivation && I + 1 == layer_count);
         if constexpr (I > 0) {
