@@ -157,3 +157,16 @@ BOOST_AUTO_TEST_CASE(gradients_without_dx_or_dkernel_leave_them_alone) {
                            nullptr);
     BOOST_TEST(relative_error(dk, cpu_test::conv_backward(g, x, 2, kernel, dz).dkernel) < 1e-5);
 }
+
+BOOST_AUTO_TEST_CASE(winograd_register_kernel_equals_gemm) {
+    for (std::size_t rows : {1u, 11u, 12u, 13u, 30u})
+        for (std::size_t K : {16u, 32u, 48u, 80u}) {
+            const std::size_t C = 37;
+            const auto V = cpu_test::random_values(rows * C, 31), U = cpu_test::random_values(C * K, 32);
+            std::vector<float> M(rows * K, 5.0f), expected(rows * K);
+            ck::winograd::detail::multiply(V.data(), U.data(), M.data(), rows, C, K);
+            ck::gemm_serial(false, false, rows, K, C, 1.0f, V.data(), C, U.data(), K, 0.0f, expected.data(), K);
+            BOOST_TEST_INFO(rows << " rows, " << K << " columns");
+            BOOST_TEST(relative_error(M, expected) < 1e-6);
+        }
+}

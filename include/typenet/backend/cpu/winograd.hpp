@@ -255,6 +255,49 @@ inline void transform_gradients(const TileJob& job, std::size_t t0, std::size_t 
     });
 }
 
+// M[rows x K] = V[rows x C] * U[C x K] for one point xi, row-major, K a multiple of 16.
+// The 36 products of a block are small and their operands are already in the layout
+// a register kernel wants, so no packing copy is made: 12 rows x 32 columns of M are
+// held in 24 registers while the C-long sums run, each U row loaded once feeds 24 FMAs
+// with V values broadcast straight from memory.
+template <std::size_t Vectors>
+TYPENET_SIMD_INLINE void multiply_rows(const float* V, const float* U, float* M, std::size_t rows, std::size_t C,
+                                       std::size_t K) {
+    constexpr std::size_t R = 12;
+    const float* a[R];
+    TYPENET_UNROLL(12)
+    for (std::size_t r = 0; r < R; ++r) a[r] = V + std::min(r, rows - 1) * C;  // past `rows`: repeats, not stored
+    vfloat acc[R][Vectors];
+    TYPENET_UNROLL(12)
+    for (std::size_t r = 0; r < R; ++r)
+        TYPENET_UNROLL(2)
+        for (std::size_t v = 0; v < Vectors; ++v) acc[r][v] = vfloat{};
+    for (std::size_t c = 0; c < C; ++c) {
+        vfloat b[Vectors];
+        TYPENET_UNROLL(2)
+        for (std::size_t v = 0; v < Vectors; ++v) simd::load(b[v], U + c * K + v * simd::lanes);
+        TYPENET_UNROLL(12)
+        for (std::size_t r = 0; r < R; ++r)
+            TYPENET_UNROLL(2)
+            for (std::size_t v = 0; v < Vectors; ++v) acc[r][v] += a[r][c] * b[v];
+    }
+    for (std::size_t r = 0; r < rows; ++r)
+        TYPENET_UNROLL(2)
+        for (std::size_t v = 0; v < Vectors; ++v) simd::store(M + r * K + v * simd::lanes, acc[r][v]);
+}
+
+inline void multiply(const float* V, const float* U, float* M, std::size_t rows, std::size_t C, std::size_t K) {
+    simd::run([&]() TYPENET_SIMD {
+        std::size_t k = 0;
+        for (; k + 2 * simd::lanes <= K; k += 2 * simd::lanes)
+            for (std::size_t r = 0; r < rows; r += 12)
+                multiply_rows<2>(V + r * C, U + k, M + r * K + k, std::min<std::size_t>(12, rows - r), C, K);
+        if (k < K)  // one register of columns left
+            for (std::size_t r = 0; r < rows; r += 12)
+                multiply_rows<1>(V + r * C, U + k, M + r * K + k, std::min<std::size_t>(12, rows - r), C, K);
+    });
+}
+
 // U for kernel rows: source(c, ky, kx) points at the K floats of output channels.
 template <class Source>
 void transform_kernel_with(std::size_t C, std::size_t K, float* U, Source source) {
@@ -295,15 +338,16 @@ inline void transform_flipped_kernel(const float* kernel, std::size_t C, std::si
     });
 }
 
-// Tiles per block, measured (one thread, VGG-16 and model A layers): with small channel
-// counts (C x K up to 128 x 128) small blocks win, as the block's V and M stay in L2 and
-// OpenBLAS takes its no-packing path for small products; with large ones the GEMMs need
-// long blocks to amortise packing each U[xi]. The kernel gradient's GEMMs sum over the
-// block, so they like somewhat longer blocks. At least one block per thread.
+// Tiles per block, measured (one thread, VGG-16 and model A layers). With small channel
+// counts (C x K up to 128 x 128) short blocks win: V and M stay in L2. With large ones
+// every block streams all of U (36 C K floats, 36 MB at 512 x 512) through the caches,
+// so blocks must be long to reuse it. Multiples of 12, the register kernel's rows. The
+// kernel gradient (OpenBLAS GEMMs summing over the block) prefers 64 / 256. At least
+// one block per thread.
 inline std::size_t block_tiles(const ConvGeometry& g, std::size_t tiles, bool kernel_gradient = false) {
     const std::size_t threads = static_cast<std::size_t>(cpu_threads());
     const bool small = g.in_c * g.filters <= 128 * 128;
-    const std::size_t block = small ? (kernel_gradient ? 64 : 32) : 256;
+    const std::size_t block = kernel_gradient ? (small ? 64 : 256) : (small ? 24 : 288);
     const std::size_t balanced = (tiles + threads - 1) / threads;
     return std::max<std::size_t>(1, std::min(block, balanced));
 }
@@ -324,9 +368,16 @@ inline void convolve(const ConvGeometry& g, const float* x, std::size_t batch, c
         float* M = V + v_size;
         const std::size_t t0 = task * job.block, count = std::min(job.block, job.tiles - t0);
         detail::transform_inputs(job, t0, count, V);
-        for (std::size_t xi = 0; xi < points; ++xi)
-            gemm_serial(false, false, count, g.filters, g.in_c, 1.0f, V + xi * job.block * g.in_c, g.in_c,
-                        U + xi * g.in_c * g.filters, g.filters, 0.0f, M + xi * job.block * g.filters, g.filters);
+        for (std::size_t xi = 0; xi < points; ++xi) {
+            const float* V_xi = V + xi * job.block * g.in_c;
+            const float* U_xi = U + xi * g.in_c * g.filters;
+            float* M_xi = M + xi * job.block * g.filters;
+            if (g.filters % simd::lanes == 0 && simd::active_isa() == simd::Isa::avx512)
+                detail::multiply(V_xi, U_xi, M_xi, count, g.in_c, g.filters);
+            else
+                gemm_serial(false, false, count, g.filters, g.in_c, 1.0f, V_xi, g.in_c, U_xi, g.filters, 0.0f, M_xi,
+                            g.filters);
+        }
         detail::transform_outputs(job, t0, count, M);
     });
 }
