@@ -163,8 +163,12 @@ BOOST_AUTO_TEST_CASE(winograd_register_kernel_equals_gemm) {
         for (std::size_t K : {16u, 32u, 48u, 80u}) {
             const std::size_t C = 37;
             const auto V = cpu_test::random_values(rows * C, 31), U = cpu_test::random_values(C * K, 32);
-            std::vector<float> M(rows * K, 5.0f), expected(rows * K);
-            ck::winograd::detail::multiply(V.data(), U.data(), M.data(), rows, C, K);
+            std::vector<float> M(rows * K, 5.0f), expected(rows * K), panels(C * K);
+            for (std::size_t c = 0; c < C; ++c)
+                for (std::size_t k = 0; k < K; k += 16)
+                    for (std::size_t i = 0; i < 16; ++i)
+                        panels[ck::winograd::detail::panel_offset(c, k, C, K) + i] = U[c * K + k + i];
+            ck::winograd::detail::multiply(V.data(), panels.data(), M.data(), rows, C, K);
             ck::gemm_serial(false, false, rows, K, C, 1.0f, V.data(), C, U.data(), K, 0.0f, expected.data(), K);
             BOOST_TEST_INFO(rows << " rows, " << K << " columns");
             BOOST_TEST(relative_error(M, expected) < 1e-6);

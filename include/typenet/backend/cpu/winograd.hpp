@@ -255,15 +255,27 @@ inline void transform_gradients(const TileJob& job, std::size_t t0, std::size_t 
     });
 }
 
-// M[rows x K] = V[rows x C] * U[C x K] for one point xi, row-major, K a multiple of 16.
-// The 36 products of a block are small and their operands are already in the layout
-// a register kernel wants, so no packing copy is made: 12 rows x 32 columns of M are
-// held in 24 registers while the C-long sums run, each U row loaded once feeds 24 FMAs
-// with V values broadcast straight from memory.
+// Whether the products of a convolution with K output channels run on the register
+// kernel below (AVX-512, K a multiple of 16); U is then stored in its panel layout.
+inline bool register_kernel(std::size_t K) { return K % simd::lanes == 0 && simd::active_isa() == simd::Isa::avx512; }
+
+// Where U[c][k] (k a multiple of 16) lives in the panel layout of one point: columns in
+// panels of 32 (the last may be 16 wide), each panel C rows long and contiguous, so the
+// register kernel streams through memory in order.
+inline std::size_t panel_offset(std::size_t c, std::size_t k, std::size_t C, std::size_t K) {
+    const std::size_t panel = k / 32, width = std::min<std::size_t>(32, K - panel * 32);
+    return panel * 32 * C + c * width + (k - panel * 32);
+}
+
+// M[rows x K] = V[rows x C] * U for one point xi (U in the panel layout). The 36
+// products of a block are small and V is already in a layout a register kernel can
+// read, so nothing is copied: 12 rows x 32 columns of M are held in 24 registers while
+// the C-long sums run, each U panel row loaded once feeds 24 FMAs, with V values
+// broadcast straight from memory.
 template <std::size_t Vectors>
-TYPENET_SIMD_INLINE void multiply_rows(const float* V, const float* U, float* M, std::size_t rows, std::size_t C,
+TYPENET_SIMD_INLINE void multiply_rows(const float* V, const float* panel, float* M, std::size_t rows, std::size_t C,
                                        std::size_t K) {
-    constexpr std::size_t R = 12;
+    constexpr std::size_t R = 12, width = Vectors * simd::lanes;
     const float* a[R];
     TYPENET_UNROLL(12)
     for (std::size_t r = 0; r < R; ++r) a[r] = V + std::min(r, rows - 1) * C;  // past `rows`: repeats, not stored
@@ -275,7 +287,7 @@ TYPENET_SIMD_INLINE void multiply_rows(const float* V, const float* U, float* M,
     for (std::size_t c = 0; c < C; ++c) {
         vfloat b[Vectors];
         TYPENET_UNROLL(2)
-        for (std::size_t v = 0; v < Vectors; ++v) simd::load(b[v], U + c * K + v * simd::lanes);
+        for (std::size_t v = 0; v < Vectors; ++v) simd::load(b[v], panel + c * width + v * simd::lanes);
         TYPENET_UNROLL(12)
         for (std::size_t r = 0; r < R; ++r)
             TYPENET_UNROLL(2)
@@ -288,19 +300,22 @@ TYPENET_SIMD_INLINE void multiply_rows(const float* V, const float* U, float* M,
 
 inline void multiply(const float* V, const float* U, float* M, std::size_t rows, std::size_t C, std::size_t K) {
     simd::run([&]() TYPENET_SIMD {
-        std::size_t k = 0;
-        for (; k + 2 * simd::lanes <= K; k += 2 * simd::lanes)
-            for (std::size_t r = 0; r < rows; r += 12)
-                multiply_rows<2>(V + r * C, U + k, M + r * K + k, std::min<std::size_t>(12, rows - r), C, K);
-        if (k < K)  // one register of columns left
-            for (std::size_t r = 0; r < rows; r += 12)
-                multiply_rows<1>(V + r * C, U + k, M + r * K + k, std::min<std::size_t>(12, rows - r), C, K);
+        // Row groups outside: a group's 12 V rows stay in L1 while the U panels stream by.
+        for (std::size_t r = 0; r < rows; r += 12) {
+            const std::size_t n = std::min<std::size_t>(12, rows - r);
+            std::size_t k = 0;
+            for (; k + 2 * simd::lanes <= K; k += 2 * simd::lanes)
+                multiply_rows<2>(V + r * C, U + k * C, M + r * K + k, n, C, K);
+            if (k < K) multiply_rows<1>(V + r * C, U + k * C, M + r * K + k, n, C, K);  // a last panel 16 wide
+        }
     });
 }
 
 // U for kernel rows: source(c, ky, kx) points at the K floats of output channels.
+// U[xi] is C x K row-major, or in the panel layout when the register kernel will use it.
 template <class Source>
 void transform_kernel_with(std::size_t C, std::size_t K, float* U, Source source) {
+    const bool packed = register_kernel(K);
     parallel_for(C, [&](std::size_t c) {
         simd::run([&]() TYPENET_SIMD {
             vfloat g[9], u[36];
@@ -308,7 +323,8 @@ void transform_kernel_with(std::size_t C, std::size_t K, float* U, Source source
                 const std::size_t width = std::min(simd::lanes, K - k);
                 for (std::size_t e = 0; e < 9; ++e) simd::load_n(g[e], source(c, e / 3, e % 3) + k, width);
                 transform_kernel_tile(g, u);
-                for (std::size_t xi = 0; xi < points; ++xi) simd::store_n(U + (xi * C + c) * K + k, u[xi], width);
+                const std::size_t at = packed ? panel_offset(c, k, C, K) : c * K + k;
+                for (std::size_t xi = 0; xi < points; ++xi) simd::store_n(U + xi * C * K + at, u[xi], width);
             }
         });
     }, K * 200);
@@ -316,7 +332,7 @@ void transform_kernel_with(std::size_t C, std::size_t K, float* U, Source source
 
 }  // namespace detail
 
-// U[xi][c][k] from a Keras kernel (3, 3, C, K).
+// U[xi] (C x K, in the layout convolve() reads) from a Keras kernel (3, 3, C, K).
 inline void transform_kernel(const float* kernel, std::size_t C, std::size_t K, float* U) {
     detail::transform_kernel_with(C, K, U, [&](std::size_t c, std::size_t ky, std::size_t kx) {
         return kernel + ((ky * 3 + kx) * C + c) * K;
@@ -372,7 +388,7 @@ inline void convolve(const ConvGeometry& g, const float* x, std::size_t batch, c
             const float* V_xi = V + xi * job.block * g.in_c;
             const float* U_xi = U + xi * g.in_c * g.filters;
             float* M_xi = M + xi * job.block * g.filters;
-            if (g.filters % simd::lanes == 0 && simd::active_isa() == simd::Isa::avx512)
+            if (detail::register_kernel(g.filters))
                 detail::multiply(V_xi, U_xi, M_xi, count, g.in_c, g.filters);
             else
                 gemm_serial(false, false, count, g.filters, g.in_c, 1.0f, V_xi, g.in_c, U_xi, g.filters, 0.0f, M_xi,
