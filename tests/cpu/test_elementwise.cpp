@@ -45,10 +45,16 @@ BOOST_AUTO_TEST_CASE(relu_gradient_and_column_sums_match_loops) {
     for (std::size_t i = 0; i < y.size(); ++i) expected[i] = y[i] > 0.0f ? dy[i] : 0.0f;
     BOOST_TEST(dz == expected, boost::test_tools::per_element());
 
-    std::vector<float> sums(cols, 5.0f);
-    std::vector<double> exact(cols, 0.0);
-    ck::column_sums(dy.data(), rows, cols, sums.data());
-    for (std::size_t r = 0; r < rows; ++r)
-        for (std::size_t c = 0; c < cols; ++c) exact[c] += dy[r * cols + c];
-    BOOST_TEST(cpu_test::relative_error(sums, std::vector<float>(exact.begin(), exact.end())) < 1e-5);
+    // Column sums: many columns, few columns over many rows (split rows), small.
+    for (const auto& [r_count, c_count] : {std::pair<std::size_t, std::size_t>{3001, 37}, {20000, 16}, {9000, 21},
+                                          {5, 3}, {700, 130}}) {
+        const auto values = cpu_test::random_values(r_count * c_count, 25);
+        std::vector<float> sums(c_count, 5.0f);
+        std::vector<double> exact(c_count, 0.0);
+        ck::column_sums(values.data(), r_count, c_count, sums.data());
+        for (std::size_t r = 0; r < r_count; ++r)
+            for (std::size_t c = 0; c < c_count; ++c) exact[c] += values[r * c_count + c];
+        BOOST_TEST_INFO(r_count << " x " << c_count);
+        BOOST_TEST(cpu_test::relative_error(sums, std::vector<float>(exact.begin(), exact.end())) < 1e-5);
+    }
 }

@@ -134,24 +134,41 @@ inline void activation_backward(const float* y, const float* dy, float* dz, std:
 }
 
 inline void column_sums(const float* dz, std::size_t rows, std::size_t cols, float* sums) {
-    // One block of 16 columns per task, summed down all rows (vectorised, one pass).
-    const std::size_t blocks = (cols + 15) / 16;
-    auto sum_block = [&](std::size_t block) {
-        const std::size_t c = block * 16, width = std::min<std::size_t>(16, cols - c);
+    // Sums of rows [r0, r1) for the columns [c, c + width), width <= 16, into `out`.
+    auto sum_rows = [&](std::size_t c, std::size_t r0, std::size_t r1, float* out) {
+        const std::size_t width = std::min<std::size_t>(16, cols - c);
         simd::run([&]() TYPENET_SIMD {
             simd::vfloat total{};
-            for (std::size_t r = 0; r < rows; ++r) {
+            for (std::size_t r = r0; r < r1; ++r) {
                 simd::vfloat v;
                 simd::load_n(v, dz + r * cols + c, width);
                 total += v;
             }
-            simd::store_n(sums + c, total, width);
+            simd::store_n(out, total, width);
         });
     };
-    if (blocks > 1 && rows * cols >= 65536)
-        parallel_tasks(blocks, [&](std::size_t block, unsigned) { sum_block(block); });
-    else
-        for (std::size_t block = 0; block < blocks; ++block) sum_block(block);
+    const std::size_t blocks = (cols + 15) / 16;
+    const std::size_t threads = static_cast<std::size_t>(cpu_threads());
+    if (rows * cols < 65536 || threads < 2) {
+        for (std::size_t b = 0; b < blocks; ++b) sum_rows(b * 16, 0, rows, sums + b * 16);
+    } else if (blocks >= threads || cols > 64) {  // one block of 16 columns per task, down all rows
+        parallel_tasks(blocks, [&](std::size_t b, unsigned) { sum_rows(b * 16, 0, rows, sums + b * 16); });
+    } else {
+        // Few columns (a first layer's 16 filters over 657k rows): split the rows too, into
+        // at most 8 parts whose partial sums live on the stack.
+        constexpr std::size_t most_parts = 8;
+        const std::size_t parts = std::min(threads, most_parts);
+        float partial[most_parts][64];
+        parallel_tasks(parts * blocks, [&](std::size_t task, unsigned) {
+            const std::size_t part = task / blocks, b = task % blocks;
+            sum_rows(b * 16, rows * part / parts, rows * (part + 1) / parts, partial[part] + b * 16);
+        });
+        for (std::size_t c = 0; c < cols; ++c) {
+            float total = 0.0f;
+            for (std::size_t part = 0; part < parts; ++part) total += partial[part][c];
+            sums[c] = total;
+        }
+    }
 }
 
 inline void dropout_forward(const float* x, float* y, std::size_t count, float rate, std::uint64_t seed,
