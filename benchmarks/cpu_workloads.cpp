@@ -8,8 +8,11 @@
 //   finetune-train    zoo::VGGTransfer<150, 150> (model F) with set_trainable_from
 //                     ("block4_conv1"), train_on_batch, batch 30, RMSprop(1e-5)
 //
-//   cpu_workloads [--threads 2] [--iterations N] [--warmup N] [workload ...]
+//   cpu_workloads [--threads 2] [--iterations N] [--warmup N] [--method auto|im2col]
+//                 [--isa avx512|avx2|baseline] [workload ...]
 //
+// --method im2col and --isa measure what Winograd/direct kernels and AVX-512 buy: every
+// convolution by im2col + GEMM, or the kernels compiled for an older instruction set.
 // One line per workload: `<workload>: typenet <x> img/s (median of N, ...)`. Inputs are
 // random (uniform [0, 1) pixels, 0/1 labels); the speed does not depend on them. For
 // vgg16-forward the peak resident memory is measured (run it in its own process for a
@@ -27,8 +30,10 @@
 #include <string>
 #include <vector>
 
+#include "typenet/backend/cpu/conv2d.hpp"
 #include "typenet/backend/cpu/parallel.hpp"
 #include "typenet/backend/cpu/scratch.hpp"
+#include "typenet/backend/cpu/simd.hpp"
 #include "typenet/train/trainer.hpp"
 #include "typenet/typenet.hpp"
 #include "typenet/zoo/chapter5.hpp"
@@ -167,12 +172,22 @@ int main(int argc, char** argv) {
             settings.iterations = value();
         else if (arg == "--warmup")
             settings.warmup = value();
+        else if (arg == "--method" && i + 1 < argc) {
+            const std::string method = argv[++i];
+            tn::cpu_kernels::conv_method() =
+                method == "im2col" ? tn::cpu_kernels::ConvMethod::im2col : tn::cpu_kernels::ConvMethod::automatic;
+        } else if (arg == "--isa" && i + 1 < argc) {
+            const std::string isa = argv[++i];
+            auto& active = tn::cpu_kernels::simd::active_isa();
+            if (isa == "baseline") active = tn::cpu_kernels::simd::Isa::baseline;
+            if (isa == "avx2" && active == tn::cpu_kernels::simd::Isa::avx512) active = tn::cpu_kernels::simd::Isa::avx2;
+        }
         else if (arg == "vgg16-forward" || arg == "basic-cnn-train" || arg == "finetune-train")
             workloads.push_back(arg);
         else {
             std::fprintf(stderr,
-                         "usage: cpu_workloads [--threads N] [--iterations N] [--warmup N] "
-                         "[vgg16-forward] [basic-cnn-train] [finetune-train]\n");
+                         "usage: cpu_workloads [--threads N] [--iterations N] [--warmup N] [--method auto|im2col] "
+                         "[--isa avx512|avx2|baseline] [vgg16-forward] [basic-cnn-train] [finetune-train]\n");
             return 2;
         }
     }

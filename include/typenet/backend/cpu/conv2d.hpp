@@ -30,6 +30,13 @@ namespace typenet::cpu_kernels {
 // How a convolution is computed; `automatic` picks per shape (tests force the others).
 enum class ConvMethod { automatic, im2col, winograd, direct };
 
+// The method Kernels<cpu>'s convolutions use: `automatic` unless a benchmark sets
+// another, to measure what each method buys on whole models.
+inline ConvMethod& conv_method() {
+    static ConvMethod method = ConvMethod::automatic;
+    return method;
+}
+
 // Patch rows of one image: row (oy, ox) holds the (kh, kw, cin) window, zeros where
 // the window hangs over the padding. Matches the Keras kernel layout (kh, kw, cin, cout).
 inline void im2col(const ConvGeometry& g, const float* image, float* columns);
@@ -448,7 +455,7 @@ inline void conv2d_forward_by(ConvMethod method, const ConvGeometry& g, const fl
 
 inline void conv2d_forward(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
                            const float* bias, float* y, ActivationKind act, Buffer<cpu>& /*workspace*/) {
-    conv2d_forward_by(ConvMethod::automatic, g, x, batch, kernel, bias, y, act);
+    conv2d_forward_by(conv_method(), g, x, batch, kernel, bias, y, act);
 }
 
 // conv2d_backward by a chosen method: winograd (all three gradients), direct (the kernel
@@ -486,7 +493,7 @@ inline void conv2d_backward_by(ConvMethod method, const ConvGeometry& g, const f
 
 inline void conv2d_backward(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
                             const float* dz, float* dx, float* dkernel, float* dbias, Buffer<cpu>& /*workspace*/) {
-    conv2d_backward_by(ConvMethod::automatic, g, x, batch, kernel, dz, dx, dkernel, dbias);
+    conv2d_backward_by(conv_method(), g, x, batch, kernel, dz, dx, dkernel, dbias);
 }
 
 }  // namespace typenet::cpu_kernels
