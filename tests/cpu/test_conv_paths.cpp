@@ -168,7 +168,7 @@ BOOST_AUTO_TEST_CASE(winograd_register_kernel_equals_gemm) {
                 for (std::size_t k = 0; k < K; k += 16)
                     for (std::size_t i = 0; i < 16; ++i)
                         panels[ck::winograd::detail::panel_offset(c, k, C, K) + i] = U[c * K + k + i];
-            ck::winograd::detail::multiply(V.data(), panels.data(), M.data(), rows, C, K);
+            ck::winograd::detail::multiply(V.data(), C, panels.data(), M.data(), K, rows, C, K);
             ck::gemm_serial(false, false, rows, K, C, 1.0f, V.data(), C, U.data(), K, 0.0f, expected.data(), K);
             BOOST_TEST_INFO(rows << " rows, " << K << " columns");
             BOOST_TEST(relative_error(M, expected) < 1e-6);

@@ -5,8 +5,8 @@
 // pair instead of 144, so the GEMM work is a quarter of im2col's.
 //
 //   U[xi][c][k] = (G g G^T)[xi]      the kernel, transformed once per call
-//   V[xi][t][c] = (B^T d B)[xi]      input window of tile t
-//   M[xi]       = V[xi] * U[xi]      36 GEMMs (tiles x C) * (C x K)
+//   V[t][xi][c] = (B^T d B)[xi]      input window of tile t (a tile's 36 points together)
+//   M[.][xi][.] = V[.][xi][.] * U[xi] 36 GEMMs (tiles x C) * (C x K), rows 36 C apart
 //   Y           = A^T M A            4x4 output pixels per tile, then bias and ReLU
 //
 // Tiles are processed in blocks, one block per task, on the pool's threads; a block's
@@ -186,9 +186,8 @@ inline void transform_inputs(const TileJob& job, std::size_t t0, std::size_t cou
                 }
                 for (std::size_t j = 0; j < 6; ++j) input_transform_6(d + j, 6, r + j, 6);  // B^T d
                 for (std::size_t i = 0; i < 6; ++i) input_transform_6(r + i * 6, 1, d + i * 6, 1);  // (B^T d) B
-                float* out = V + b * C + c;
-                const std::size_t stride = job.block * C;
-                for (std::size_t xi = 0; xi < points; ++xi) simd::store_n(out + xi * stride, d[xi], width);
+                float* out = V + b * points * C + c;  // a tile's 36 points together
+                for (std::size_t xi = 0; xi < points; ++xi) simd::store_n(out + xi * C, d[xi], width);
             }
         }
     });
@@ -206,9 +205,8 @@ inline void transform_outputs(const TileJob& job, std::size_t t0, std::size_t co
             float* image = job.y + p.image * g.out_size();
             for (std::size_t k = 0; k < K; k += simd::lanes) {
                 const std::size_t width = std::min(simd::lanes, K - k);
-                const float* in = M + b * K + k;
-                const std::size_t stride = job.block * K;
-                for (std::size_t xi = 0; xi < points; ++xi) simd::load_n(m[xi], in + xi * stride, width);
+                const float* in = M + b * points * K + k;
+                for (std::size_t xi = 0; xi < points; ++xi) simd::load_n(m[xi], in + xi * K, width);
                 for (std::size_t j = 0; j < 6; ++j) output_transform_6(m + j, 6, s + j, 6);   // A^T m: 4 x 6
                 for (std::size_t i = 0; i < 4; ++i) output_transform_6(s + i * 6, 1, o + i * 4, 1);  // (A^T m) A
                 vfloat bias{};
@@ -247,9 +245,8 @@ inline void transform_gradients(const TileJob& job, std::size_t t0, std::size_t 
                     }
                 for (std::size_t j = 0; j < 4; ++j) gradient_transform_4(z + j, 4, t + j, 4);      // G' z: 6 x 4
                 for (std::size_t i = 0; i < 6; ++i) gradient_transform_4(t + i * 4, 1, u + i * 6, 1);  // (G' z) G'^T
-                float* out = Z + b * K + k;
-                const std::size_t stride = job.block * K;
-                for (std::size_t xi = 0; xi < points; ++xi) simd::store_n(out + xi * stride, u[xi], width);
+                float* out = Z + b * points * K + k;
+                for (std::size_t xi = 0; xi < points; ++xi) simd::store_n(out + xi * K, u[xi], width);
             }
         }
     });
@@ -273,12 +270,12 @@ inline std::size_t panel_offset(std::size_t c, std::size_t k, std::size_t C, std
 // the C-long sums run, each U panel row loaded once feeds 24 FMAs, with V values
 // broadcast straight from memory.
 template <std::size_t Vectors>
-TYPENET_SIMD_INLINE void multiply_rows(const float* V, const float* panel, float* M, std::size_t rows, std::size_t C,
-                                       std::size_t K) {
+TYPENET_SIMD_INLINE void multiply_rows(const float* V, std::size_t ldv, const float* panel, float* M, std::size_t ldm,
+                                       std::size_t rows, std::size_t C) {
     constexpr std::size_t R = 12, width = Vectors * simd::lanes;
     const float* a[R];
     TYPENET_UNROLL(12)
-    for (std::size_t r = 0; r < R; ++r) a[r] = V + std::min(r, rows - 1) * C;  // past `rows`: repeats, not stored
+    for (std::size_t r = 0; r < R; ++r) a[r] = V + std::min(r, rows - 1) * ldv;  // past `rows`: repeats, not stored
     vfloat acc[R][Vectors];
     TYPENET_UNROLL(12)
     for (std::size_t r = 0; r < R; ++r)
@@ -295,18 +292,20 @@ TYPENET_SIMD_INLINE void multiply_rows(const float* V, const float* panel, float
     }
     for (std::size_t r = 0; r < rows; ++r)
         TYPENET_UNROLL(2)
-        for (std::size_t v = 0; v < Vectors; ++v) simd::store(M + r * K + v * simd::lanes, acc[r][v]);
+        for (std::size_t v = 0; v < Vectors; ++v) simd::store(M + r * ldm + v * simd::lanes, acc[r][v]);
 }
 
-inline void multiply(const float* V, const float* U, float* M, std::size_t rows, std::size_t C, std::size_t K) {
+// V rows ldv floats apart, M rows ldm floats apart.
+inline void multiply(const float* V, std::size_t ldv, const float* U, float* M, std::size_t ldm, std::size_t rows,
+                     std::size_t C, std::size_t K) {
     simd::run([&]() TYPENET_SIMD {
         // Row groups outside: a group's 12 V rows stay in L1 while the U panels stream by.
         for (std::size_t r = 0; r < rows; r += 12) {
             const std::size_t n = std::min<std::size_t>(12, rows - r);
             std::size_t k = 0;
             for (; k + 2 * simd::lanes <= K; k += 2 * simd::lanes)
-                multiply_rows<2>(V + r * C, U + k * C, M + r * K + k, n, C, K);
-            if (k < K) multiply_rows<1>(V + r * C, U + k * C, M + r * K + k, n, C, K);  // a last panel 16 wide
+                multiply_rows<2>(V + r * ldv, ldv, U + k * C, M + r * ldm + k, ldm, n, C);
+            if (k < K) multiply_rows<1>(V + r * ldv, ldv, U + k * C, M + r * ldm + k, ldm, n, C);  // last panel 16 wide
         }
     });
 }
@@ -385,14 +384,15 @@ inline void convolve(const ConvGeometry& g, const float* x, std::size_t batch, c
         const std::size_t t0 = task * job.block, count = std::min(job.block, job.tiles - t0);
         detail::transform_inputs(job, t0, count, V);
         for (std::size_t xi = 0; xi < points; ++xi) {
-            const float* V_xi = V + xi * job.block * g.in_c;
+            // Point xi of every tile: rows 36 C (V) and 36 K (M) floats apart.
+            const std::size_t ldv = points * g.in_c, ldm = points * g.filters;
+            const float* V_xi = V + xi * g.in_c;
             const float* U_xi = U + xi * g.in_c * g.filters;
-            float* M_xi = M + xi * job.block * g.filters;
+            float* M_xi = M + xi * g.filters;
             if (detail::register_kernel(g.filters))
-                detail::multiply(V_xi, U_xi, M_xi, count, g.in_c, g.filters);
+                detail::multiply(V_xi, ldv, U_xi, M_xi, ldm, count, g.in_c, g.filters);
             else
-                gemm_serial(false, false, count, g.filters, g.in_c, 1.0f, V_xi, g.in_c, U_xi, g.filters, 0.0f, M_xi,
-                            g.filters);
+                gemm_serial(false, false, count, g.filters, g.in_c, 1.0f, V_xi, ldv, U_xi, g.filters, 0.0f, M_xi, ldm);
         }
         detail::transform_outputs(job, t0, count, M);
     });
@@ -423,7 +423,7 @@ inline void kernel_gradient(const ConvGeometry& g, const float* x, std::size_t b
         detail::transform_inputs(job, t0, count, V);
         detail::transform_gradients(job, t0, count, Z);
         for (std::size_t xi = 0; xi < points; ++xi)
-            gemm_serial(true, false, C, K, count, 1.0f, V + xi * job.block * C, C, Z + xi * job.block * K, K, 1.0f,
+            gemm_serial(true, false, C, K, count, 1.0f, V + xi * C, points * C, Z + xi * K, points * K, 1.0f,
                         S + xi * C * K, K);
     });
     // Add the threads' sums into the first, then dW = A'^T S A' per (c, k).
