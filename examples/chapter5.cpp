@@ -16,7 +16,9 @@
 //
 // Steps: [dataset builder] -> [backbone pretraining] -> A -> B -> C -> D -> E -> F ->
 // evaluation -> [data efficiency] -> report.md
+#include <algorithm>
 #include <cstddef>
+#include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -52,15 +54,21 @@ std::vector<std::string> setup_lines(Experiment<Setting>& exp, const fs::path& b
     lines.push_back("Images: " + std::to_string(Setting::height) + "x" + std::to_string(Setting::width) + " " +
                     (Setting::channels == 3 ? "RGB" : "grey") +
                     "; models A-C see pixels scaled by 1/255, as the chapter.");
+    // The file's name alone when it sits beside the report.
+    const fs::path shown = backbone.parent_path() == exp.out() ? backbone.filename() : backbone;
     lines.push_back("Backbone (models D, E, F): " + std::string(Setting::backbone_title) + ", weights `" +
-                    backbone.string() + "`; fine-tuning (F) from `" + std::string(Setting::finetune_from) + "` on.");
+                    shown.string() + "`; fine-tuning (F) from `" + std::string(Setting::finetune_from) + "` on.");
     if constexpr (std::is_same_v<Setting, FashionSetting>) {
         const auto pretraining = read_training_summary(exp.out() / "vgg_narrow_pretraining.history.csv");
+        const std::size_t per_class = std::min<std::size_t>(exp.options().pretrain_per_class, 6000);
         std::string line = "Backbone pretraining: the 8 classes other than T-shirt/top and Shirt, " +
-                           std::to_string(exp.options().pretrain_per_class) + " images per class from the training "
-                           "file, Adam 1e-3, batch 32, " + std::to_string(exp.options().pretrain_epochs) + " epochs";
+                           (per_class == 6000 ? std::string("all 6000") : std::to_string(per_class)) +
+                           " images per class of the training file, Adam 1e-3, batch 32, " +
+                           count_of(exp.options().pretrain_epochs, "epoch") + ", then the classifier is "
+                           "dropped and the convolutional base saved";
         if (pretraining)
-            line += "; accuracy on 2,000 test-file images of those classes: " + fixed4(pretraining->val_accuracy);
+            line += "; its accuracy on " + std::to_string(8 * std::min<std::size_t>(250, per_class)) +
+                    " test-file images of those classes: " + fixed4(pretraining->val_accuracy);
         lines.push_back(line + " (the backbone never sees the target classes).");
     }
     lines.push_back("Backbone preprocessing: " + tn::describe(exp.preprocessing()) + ".");
@@ -68,13 +76,18 @@ std::vector<std::string> setup_lines(Experiment<Setting>& exp, const fs::path& b
     std::string plans = "Training (binary cross-entropy, RMSprop, as the chapter): ";
     for (ModelId id : all_models) {
         const TrainingPlan p = exp.plan(id);
-        char text[120];
-        std::snprintf(text, sizeof text, "%c lr %g, batch %zu, %zu epochs (book: %zu)%s", letter(id),
-                      static_cast<double>(p.learning_rate), p.batch_size, p.epochs, BookSetting::epochs[index_of(id)],
-                      id == ModelId::F ? "." : "; ");
+        char text[160];
+        std::snprintf(text, sizeof text, "%c: lr %.2g, batch %zu, %s (book: lr %g, %zu epochs)%s", letter(id),
+                      static_cast<double>(p.learning_rate), p.batch_size, count_of(p.epochs, "epoch").c_str(),
+                      facts(id).learning_rate,
+                      BookSetting::epochs[index_of(id)], id == ModelId::F ? "." : "; ");
         plans += text;
     }
     lines.push_back(plans);
+    if constexpr (std::is_same_v<Setting, FashionSetting>)
+        lines.push_back("Learning rates: with fewer epochs than the book, each model's rate is the book's times "
+                        "(book epochs / epochs), at most 1e-3, so that a run moves its weights about as far as the "
+                        "book's (RMSprop moves a weight by about the rate per update).");
     lines.push_back("Weights as saved: the final epoch's (the book saves the model after its last epoch).");
     lines.push_back("Machine: " + std::to_string(tn::cpu_threads()) + " CPU threads, typenet's CPU backend "
                     "(OpenBLAS); run on " + detail::today() + ".");

@@ -88,8 +88,8 @@ std::vector<EfficiencyRow> data_efficiency(Experiment<Setting>& exp, const std::
                   << ", F " << fixed4(row.finetuned_accuracy) << std::endl;
         exp.record({"Data efficiency, " + std::to_string(row.per_class) + " per class (B and F)", clock.seconds(),
                     images, training_seconds > 0 ? static_cast<double>(images) / training_seconds : 0.0,
-                    "B " + std::to_string(row.epochs_scratch) + " + F " + std::to_string(row.epochs_finetuned) +
-                        " epochs x " + std::to_string(subset.size()) + " images"});
+                    "B " + std::to_string(row.epochs_scratch) + " + F " + count_of(row.epochs_finetuned, "epoch") +
+                        " x " + count_of(subset.size(), "image")});
         rows.push_back(row);
     }
     return rows;

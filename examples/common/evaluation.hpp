@@ -142,7 +142,8 @@ std::string model_table(const std::string& prefix = std::string(Setting::file_pr
 namespace detail {
 
 // Class-1 probabilities of the saved model `id` on the test images; nullopt with a reason
-// in `why` when the model (or, for D, the backbone) is not there.
+// in `why` when the model (or, for D, the backbone) is not there. Each model sees the
+// images prepared as it was trained (its file's "preprocessing" entry).
 template <class Setting>
 std::optional<std::vector<float>> saved_model_probabilities(Experiment<Setting>& exp, ModelId id, std::string& why) {
     const ImageSplits& data = exp.data();
@@ -173,7 +174,8 @@ std::optional<std::vector<float>> saved_model_probabilities(Experiment<Setting>&
             tn::io::load_weights(*base, *base_file);
             auto head = std::make_unique<typename Setting::Head>(tn::no_initialization);
             tn::io::load_weights(*head, file);
-            const auto features = bottleneck_features<Setting>(*base, data.test, exp.preprocessing());
+            const auto features =
+                bottleneck_features<Setting>(*base, data.test, saved_preprocessing(file, exp.preprocessing()));
             const xt::xtensor<float, 2> p = tn::predict(*head, features, 100);
             return std::vector<float>(p.begin(), p.end());
         }
@@ -181,7 +183,7 @@ std::optional<std::vector<float>> saved_model_probabilities(Experiment<Setting>&
         case ModelId::F: {
             auto model = std::make_unique<typename Setting::Transfer>(tn::no_initialization);
             tn::io::load_weights(*model, file);
-            return probabilities(*model, data.test, exp.preprocessing());
+            return probabilities(*model, data.test, saved_preprocessing(file, exp.preprocessing()));
         }
     }
     return std::nullopt;

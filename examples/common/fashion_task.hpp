@@ -61,10 +61,12 @@ namespace detail {
 // Positions of `label` in file order, shuffled by a generator seeded from (seed, stream):
 // the first n of the result are a draw without replacement.
 inline std::vector<std::size_t> drawn_positions(const FashionFile& file, int label, std::uint64_t seed,
-                                                std::string_view stream, std::size_t needed) {
+                                                std::string_view stream, std::size_t needed,
+                                                bool all_if_fewer = false) {
     std::vector<std::size_t> positions;
     for (std::size_t i = 0; i < file.size(); ++i)
         if (file.label(i) == label) positions.push_back(i);
+    if (all_if_fewer) needed = std::min(needed, positions.size());
     if (positions.size() < needed)
         throw std::runtime_error("Fashion-MNIST " + file.name + " has " + std::to_string(positions.size()) +
                                  " images of class '" + std::string(tn::fashion_mnist_classes[label]) + "', " +
@@ -127,11 +129,12 @@ inline std::vector<int> fashion_pretraining_classes() {
     return classes;
 }
 
+// `per_class` images of each (all of a class when it has fewer: 6000 per class in the training file).
 inline ImageArrays fashion_pretraining_set(const FashionFile& file, std::size_t per_class, std::uint64_t seed) {
     const std::vector<int> classes = fashion_pretraining_classes();
     std::vector<std::size_t> positions;
     for (int c : classes) {
-        const auto drawn = detail::drawn_positions(file, c, seed, "pretrain-" + file.name, per_class);
+        const auto drawn = detail::drawn_positions(file, c, seed, "pretrain-" + file.name, per_class, true);
         positions.insert(positions.end(), drawn.begin(), drawn.end());
     }
     return detail::gather(file, positions, [&](int label) {

@@ -36,7 +36,7 @@ struct ExperimentOptions {
     std::optional<std::size_t> train_per_class, validation_per_class, test_per_class;
     typenet::Preprocessing preprocessing = typenet::Preprocessing::chapter;
     std::string augmentation;           // "chapter", "mild" or "" (the setting's default)
-    std::size_t pretrain_per_class = 1500;  // the default task's backbone: images per class
+    std::size_t pretrain_per_class = 6000;  // the default task's backbone: images per class (all)
     std::size_t pretrain_epochs = 2;
     bool quiet = false;
     bool summary = false;
@@ -62,7 +62,8 @@ inline std::string experiment_usage() {
            "                        VGG, by default <out>/vgg_narrow.safetensors, pretrained if missing)\n"
            "  --epochs N            override the chapter's (or the default task's) epochs\n"
            "  --batch-size N        override the batch size (30)\n"
-           "  --lr X                override the learning rate (RMSprop)\n"
+           "  --lr X                override the learning rate (RMSprop; the default task scales the chapter's\n"
+           "                        rate by chapter epochs / epochs, up to 1e-3)\n"
            "  --seed N              weights, shuffling, augmentation, the default task's draw (default 42)\n"
            "  --threads N           CPU threads (default: all cores)\n"
            "  --train-per-class N   training images per class (default task: 1500; --data: keep N)\n"
@@ -70,9 +71,8 @@ inline std::string experiment_usage() {
            "  --preprocessing MODE  backbone input: chapter (RGB/255, the book's) or caffe (Keras VGG-16\n"
            "                        preprocess_input: BGR minus ImageNet means); default chapter\n"
            "  --augmentation KIND   chapter (rotation 50, shifts 0.2, shear 0.2, zoom 0.3, h-flip) or mild\n"
-           "                        (rotation 10, shifts 0.1, zoom 0.1, h-flip); default: chapter for --data,\n"
-           "                        mild for the default task\n"
-           "  --pretrain-per-class N, --pretrain-epochs N   the default task's backbone (1500, 2)\n"
+           "                        (h-flip, shifts 0.05); default: chapter for --data, mild for the default task\n"
+           "  --pretrain-per-class N, --pretrain-epochs N   the default task's backbone (6000 = all, 2)\n"
            "  --quiet               one line per epoch\n"
            "  --summary             print the Keras-style summary of the book's model and exit\n";
 }
@@ -100,7 +100,7 @@ inline ExperimentOptions parse_experiment_options(const CommandLine& cli) {
     o.augmentation = cli.text("augmentation", "");
     if (!o.augmentation.empty() && o.augmentation != "chapter" && o.augmentation != "mild")
         cli.fail("--augmentation takes 'chapter' or 'mild', got '" + o.augmentation + "'");
-    o.pretrain_per_class = cli.positive("pretrain-per-class", 1500);
+    o.pretrain_per_class = cli.positive("pretrain-per-class", 6000);
     o.pretrain_epochs = cli.positive("pretrain-epochs", 2);
     o.quiet = cli.has("quiet");
     o.summary = cli.has("summary");

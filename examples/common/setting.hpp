@@ -74,7 +74,8 @@ struct BookSetting {
 // convolutions; models B and C use 'same' ones (a 'valid' model B has nothing left to
 // convolve after its third pool), so both end in 1x1x128 features;
 // the backbone is the narrow VGG, whose last block is fine-tuned as VGG-16's last two.
-// Epochs are scaled so that the whole chapter runs in minutes on two cores.
+// Epochs are scaled so that the whole chapter runs in minutes on two cores, and learning
+// rates with them (Experiment::scaled_learning_rate).
 struct FashionSetting {
     static constexpr std::size_t height = 28, width = 28, channels = 1;
     static constexpr std::string_view name = "fashion";
@@ -82,7 +83,7 @@ struct FashionSetting {
     static constexpr std::string_view backbone_title =
         "narrow VGG (3 blocks, 16/32/64 filters) pretrained on the 8 other Fashion-MNIST classes";
     static constexpr std::string_view finetune_from = "block3_conv1";
-    static constexpr std::array<std::size_t, 6> epochs{10, 10, 15, 30, 12, 12};
+    static constexpr std::array<std::size_t, 6> epochs{10, 10, 15, 30, 15, 15};
 
     using BasicCNN = tn::zoo::BasicCNN<28, 28, 1>;  // 'valid' fits: 28 -> 13 -> 5 -> 1
     using CNN = tn::zoo::RegularizedCNN<28, 28, 1, tn::Same>;

@@ -21,6 +21,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -38,6 +39,7 @@
 #include "typenet/data/image_set.hpp"
 #include "typenet/data/preprocessing.hpp"
 #include "typenet/io/npy.hpp"
+#include "typenet/io/safetensors.hpp"
 #include "typenet/io/weights.hpp"
 #include "typenet/plot/feature_map.hpp"
 #include "typenet/plot/image_grid.hpp"
@@ -113,8 +115,9 @@ tn::History fit_model(Experiment<Setting>& exp, Model& model, const TrainingPlan
                       tn::BatchSource* validation, std::vector<tn::Callback*> callbacks = {}) {
     auto trainer = tn::compile(model, tn::BinaryCrossentropy{}, tn::RMSprop{.learning_rate = plan.learning_rate});
     char line[160];
-    std::snprintf(line, sizeof line, "RMSprop(lr=%g), binary cross-entropy, batch %zu, %zu epochs, %zu images%s\n",
-                  static_cast<double>(plan.learning_rate), plan.batch_size, plan.epochs, train.size(),
+    std::snprintf(line, sizeof line, "RMSprop(lr=%.2g), binary cross-entropy, batch %zu, %s, %zu images%s\n",
+                  static_cast<double>(plan.learning_rate), plan.batch_size, count_of(plan.epochs, "epoch").c_str(),
+                  train.size(),
                   validation ? (", validation " + std::to_string(validation->size())).c_str() : "");
     exp.log() << line;
     return trainer.fit(train, {.epochs = plan.epochs,
@@ -126,14 +129,40 @@ tn::History fit_model(Experiment<Setting>& exp, Model& model, const TrainingPlan
                                .out = &exp.log()});
 }
 
+// io::save_weights with one more metadata entry, "preprocessing": the input preparation
+// the weights were trained with travels with them, so `evaluate` feeds each model what it
+// learnt on (the tensors and the other entries are save_weights' own).
+template <class Model>
+void save_model(const Model& model, const fs::path& path, tn::Preprocessing mode) {
+    std::vector<tn::io::TensorData> tensors;
+    model.for_each_parameter([&](std::string_view layer_path, const auto& parameter, bool) {
+        tensors.push_back({std::string(layer_path) + "/" + std::string(parameter.name), parameter.shape,
+                           parameter.values()});
+    });
+    tn::io::write_safetensors(path, tensors,
+                              {{"format", "typenet"},
+                               {"model", std::string(Model::name.view())},
+                               {"layers", tn::io::detail::layer_names_text<Model>()},
+                               {"param_count", std::to_string(Model::param_count)},
+                               {"preprocessing", std::string(tn::to_string(mode))}});
+}
+
+// The preprocessing a saved model was trained with (its metadata), or `fallback` for a
+// file without the entry.
+inline tn::Preprocessing saved_preprocessing(const fs::path& path, tn::Preprocessing fallback) {
+    const auto metadata = tn::io::read_safetensors_metadata(path);
+    const auto found = metadata.find("preprocessing");
+    return found == metadata.end() ? fallback : tn::parse_preprocessing(found->second);
+}
+
 // fit_model for one of the chapter's models, then its weights, history and curves on disk.
 template <class Setting, class Model>
 tn::History fit_and_save(Experiment<Setting>& exp, Model& model, ModelId id, tn::BatchSource& train,
-                         tn::BatchSource& validation) {
+                         tn::BatchSource& validation, tn::Preprocessing preprocessing) {
     const TrainingPlan plan = exp.plan(id);
     tn::CSVLogger csv(exp.history_file(id));
     const tn::History history = fit_model(exp, model, plan, train, &validation, {&csv});
-    tn::io::save_weights(model, exp.model_file(id));
+    save_model(model, exp.model_file(id), preprocessing);
     tn::plot_learning_curves(history_columns(history), exp.curves_file(id),
                              std::string("Model ") + letter(id) + ": " + std::string(facts(id).title));
     exp.log() << "Saved " << exp.model_file(id).string() << ", " << exp.history_file(id).filename().string() << ", "
@@ -152,7 +181,7 @@ inline StepRecord training_record(ModelId id, double seconds, const tn::History&
     const std::size_t per_epoch = history.samples.empty() ? 0 : history.samples.front();
     return {std::string(1, letter(id)) + ": " + std::string(facts(id).title), seconds, images,
             history.images_per_second(),
-            std::to_string(history.epochs()) + " epochs x " + std::to_string(per_epoch) + " images"};
+            count_of(history.epochs(), "epoch") + " x " + count_of(per_epoch, "image")};
 }
 
 // ---- Models A and B: from scratch, images in memory ------------------------------------
@@ -166,7 +195,7 @@ tn::History train_in_memory(Experiment<Setting>& exp, ModelId id) {
     model->summary(exp.log());
     PreparedSource train = plain_source(data.train, tn::Preprocessing::chapter, true, exp.options().seed);
     PreparedSource validation = plain_source(data.validation, tn::Preprocessing::chapter);
-    const tn::History history = fit_and_save(exp, *model, id, *train, *validation);
+    const tn::History history = fit_and_save(exp, *model, id, *train, *validation, tn::Preprocessing::chapter);
     exp.record(training_record(id, clock.seconds(), history));
     return history;
 }
@@ -222,7 +251,7 @@ tn::History train_augmented_cnn(Experiment<Setting>& exp) {
     model->summary(exp.log());
     PreparedSource train = augmented_source(exp, data.train, tn::Preprocessing::chapter);
     PreparedSource validation = plain_source(data.validation, tn::Preprocessing::chapter);
-    const tn::History history = fit_and_save(exp, *model, id, *train, *validation);
+    const tn::History history = fit_and_save(exp, *model, id, *train, *validation, tn::Preprocessing::chapter);
     exp.record(training_record(id, clock.seconds(), history));
     return history;
 }
@@ -250,7 +279,7 @@ inline fs::path pretrain_backbone(Experiment<FashionSetting>& exp, const fs::pat
     PreparedSource train_source = plain_source(train, tn::Preprocessing::chapter, true, o.seed);
     PreparedSource validation_source = plain_source(validation, tn::Preprocessing::chapter);
     auto trainer = tn::compile(*model, tn::SparseCategoricalCrossentropy{}, tn::Adam{.learning_rate = 1e-3f});
-    exp.log() << "Adam(lr=0.001), sparse categorical cross-entropy, batch 32, " << o.pretrain_epochs << " epochs, "
+    exp.log() << "Adam(lr=0.001), sparse categorical cross-entropy, batch 32, " << count_of(o.pretrain_epochs, "epoch") << ", "
               << train.size() << " images of 8 classes (validation: " << validation.size()
               << " from the test file)\n";
     const fs::path csv_file = exp.out() / "vgg_narrow_pretraining.history.csv";
@@ -270,7 +299,7 @@ inline fs::path pretrain_backbone(Experiment<FashionSetting>& exp, const fs::pat
     std::size_t images = 0;
     for (std::size_t n : history.samples) images += n;
     exp.record({"Backbone pretraining (8 classes)", clock.seconds(), images, history.images_per_second(),
-                std::to_string(history.epochs()) + " epochs x " + std::to_string(train.size()) + " images"});
+                count_of(history.epochs(), "epoch") + " x " + count_of(train.size(), "image")});
     return file;
 }
 
@@ -377,7 +406,7 @@ tn::History train_bottleneck(Experiment<Setting>& exp) {
     head->summary(exp.log());
     tn::ArraySource train(train_features, data.train.labels, true, exp.options().seed);
     tn::ArraySource validation(validation_features, data.validation.labels);
-    const tn::History history = fit_and_save(exp, *head, id, train, validation);
+    const tn::History history = fit_and_save(exp, *head, id, train, validation, exp.preprocessing());
     exp.record(training_record(id, head_clock.seconds(), history));
     return history;
 }
@@ -432,7 +461,7 @@ tn::History train_transfer(Experiment<Setting>& exp, ModelId id) {
               << std::endl;
     PreparedSource train = augmented_source(exp, data.train, exp.preprocessing());
     PreparedSource validation = plain_source(data.validation, exp.preprocessing());
-    const tn::History history = fit_and_save(exp, *model, id, *train, *validation);
+    const tn::History history = fit_and_save(exp, *model, id, *train, *validation, exp.preprocessing());
     exp.record(training_record(id, clock.seconds(), history));
     return history;
 }
