@@ -80,7 +80,6 @@ public:
             throw std::invalid_argument("--preprocessing " + std::string(tn::to_string(options_.preprocessing)) +
                                         " is for VGG-16's RGB ImageNet weights (with --data); the default task's "
                                         "images are grey and its backbone learnt on images scaled by 1/255");
-        fs::create_directories(options_.out);
     }
 
     [[nodiscard]] const ExperimentOptions& options() const { return options_; }
@@ -104,6 +103,7 @@ public:
     // Loaded on first use: dataset_builder's folders with --data, else the default task.
     const ImageSplits& data() {
         if (!data_) {
+            fs::create_directories(out());  // every step that writes starts here
             const Stopwatch clock;
             if (book()) {
                 const SplitCounts caps{options_.train_per_class.value_or(0), options_.validation_per_class.value_or(0),
@@ -128,8 +128,6 @@ public:
         }
         return *data_;
     }
-    // Lets chapter5 hand over images it already has (and the data-efficiency runs a subset).
-    void set_data(ImageSplits splits) { data_ = std::move(splits); }
 
     // ---- Training plans ------------------------------------------------------------
     [[nodiscard]] TrainingPlan plan(ModelId id) const {

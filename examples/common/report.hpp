@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdio>
 #include <ctime>
@@ -101,6 +102,15 @@ inline std::string report_markdown(const ReportInput& in) {
     const auto& ev = in.evaluation;
     md << "# " << in.title << "\n\n" << in.disclaimer << "\n\n";
     md << "## Result\n\n" << verdict(ev) << "\n\n";
+    if (const ModelScore* top = ev.best(); top && ev.test_images > 0) {
+        // One standard error of an accuracy measured on n images: sqrt(p (1 - p) / n).
+        const double p = top->metrics.accuracy;
+        const double error = std::sqrt(p * (1.0 - p) / static_cast<double>(ev.test_images)) * 100.0;
+        md << "How sure: on " << ev.test_images << " test images one standard error of an accuracy near "
+           << fixed4(p) << " is " << detail::number(error, "%.1f")
+           << " points, so gaps smaller than about " << detail::number(2.0 * error, "%.1f")
+           << " points between two models are within the noise of the test set.\n\n";
+    }
     md << "Test set: " << ev.test_images << " images (" << in.classes[0] << " = 0, " << in.classes[1]
        << " = 1). Precision, recall and F1 are weighted averages over both classes, rounded to 4 places as in the "
           "chapter.\n\n";

@@ -83,7 +83,7 @@ struct FashionSetting {
     static constexpr std::string_view backbone_title =
         "narrow VGG (3 blocks, 16/32/64 filters) pretrained on the 8 other Fashion-MNIST classes";
     static constexpr std::string_view finetune_from = "block3_conv1";
-    static constexpr std::array<std::size_t, 6> epochs{10, 10, 15, 30, 15, 15};
+    static constexpr std::array<std::size_t, 6> epochs{10, 10, 30, 30, 30, 30};
 
     using BasicCNN = tn::zoo::BasicCNN<28, 28, 1>;  // 'valid' fits: 28 -> 13 -> 5 -> 1
     using CNN = tn::zoo::RegularizedCNN<28, 28, 1, tn::Same>;

@@ -225,7 +225,7 @@ fs::path write_augmentation_picture(Experiment<Setting>& exp) {
             cv::Mat bytes;
             shown.convertTo(bytes, CV_8U);  // saturates to 0..255
             pixels.emplace_back(bytes.datastart, bytes.dataend);
-            labels.push_back(v == 0 ? data.classes[cls] + ": original" : "augmented " + std::to_string(v));
+            labels.push_back(v == 0 ? data.classes[cls] : "augmented " + std::to_string(v));
         }
     }
     std::vector<tn::ImageView> views;
@@ -269,6 +269,7 @@ inline fs::path pretrain_backbone(Experiment<FashionSetting>& exp, const fs::pat
     const Stopwatch clock;
     exp.banner("Backbone: narrow VGG pretrained on the 8 other Fashion-MNIST classes (the \"ImageNet\" step)");
     const auto& o = exp.options();
+    fs::create_directories(exp.out());
     const FashionFile train_file = read_fashion_file(tn::fashion_mnist_dir(), "train");
     const FashionFile test_file = read_fashion_file(tn::fashion_mnist_dir(), "t10k");
     const ImageArrays train = fashion_pretraining_set(train_file, o.pretrain_per_class, o.seed);
