@@ -18,6 +18,7 @@
 // vgg16-forward the peak resident memory is measured (run it in its own process for a
 // clean number: benchmarks/compare does) and set against activations + weights.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
