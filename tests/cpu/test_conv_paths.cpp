@@ -141,8 +141,10 @@ BOOST_AUTO_TEST_CASE(every_instruction_set_computes_the_same_convolutions) {
         BOOST_TEST_INFO("instruction set " << int(isa));
         check_forward(ck::ConvMethod::winograd, {7, 9, 19, 3, 17, 1, true, 2}, 1e-4);
         check_backward(ck::ConvMethod::winograd, {7, 9, 19, 3, 17, 1, false, 2}, 1e-4);
-        check_forward(ck::ConvMethod::direct, {13, 10, 3, 3, 32, 1, true, 2}, 1e-5);
-        check_backward(ck::ConvMethod::direct, {13, 10, 3, 3, 32, 1, true, 2}, 1e-5);
+        for (std::size_t filters : {16u, 32u, 48u, 64u}) {  // each register blocking of the direct kernels
+            check_forward(ck::ConvMethod::direct, {13, 10, 3, 3, filters, 1, true, 2}, 1e-5);
+            check_backward(ck::ConvMethod::direct, {13, 10, 3, 3, filters, 1, true, 2}, 1e-5);
+        }
         check_forward(ck::ConvMethod::im2col, {9, 8, 5, 5, 7, 2, true, 2}, 1e-5);
     }
 }

@@ -258,21 +258,28 @@ inline void forward_direct(const ConvGeometry& g, const float* x, std::size_t ba
     parallel_tasks((rows + block - 1) / block, [&](std::size_t task, unsigned slot) {
         const std::size_t first = task * block, count = std::min(block, rows - first);
         float* patches = base + slot * stride;
-        switch (K / simd::lanes) {
-            case 1: direct_forward_rows<1, 12>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
-            case 2: direct_forward_rows<2, 8>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
-            case 3: direct_forward_rows<3, 6>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
-            default: direct_forward_rows<4, 6>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+        // Register blocks for 32 AVX-512 registers; AVX2 and older have 16 half as wide,
+        // where a 16-float value takes two or more: smaller blocks, or they spill.
+        const bool wide = simd::active_isa() == simd::Isa::avx512;
+        switch ((K / simd::lanes) * 2 + (wide ? 1 : 0)) {
+            case 3: direct_forward_rows<1, 12>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+            case 5: direct_forward_rows<2, 8>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+            case 7: direct_forward_rows<3, 6>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+            case 9: direct_forward_rows<4, 6>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+            case 2: direct_forward_rows<1, 4>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+            case 4: direct_forward_rows<2, 2>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+            case 6: direct_forward_rows<3, 1>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+            default: direct_forward_rows<4, 1>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
         }
     });
 }
 
 // The kernel gradient for few input channels: sum over rows of patch^T dz, with up to
-// 24 taps x one register of output channels held in registers over a block of rows.
-inline void direct_kernel_gradient_rows(const ConvGeometry& g, const float* x, std::size_t first, std::size_t count,
+// `held` taps x one register of output channels held in registers over a block of rows.
+template <std::size_t held>
+void direct_kernel_gradient_rows(const ConvGeometry& g, const float* x, std::size_t first, std::size_t count,
                                         const DirectTaps& taps, float* patches, const float* dz, float* sum) {
     const std::size_t K = g.filters, n_taps = g.patch_size();
-    constexpr std::size_t held = 24;
     simd::run([&]() TYPENET_SIMD {
         for (std::size_t k = 0; k < K; k += simd::lanes)
             for (std::size_t t0 = 0; t0 < n_taps; t0 += held) {
@@ -320,7 +327,10 @@ inline void backward_kernel_direct(const ConvGeometry& g, const float* x, std::s
     parallel_tasks((rows + block - 1) / block, [&](std::size_t task, unsigned slot) {
         const std::size_t first = task * block, count = std::min(block, rows - first);
         float* patches = base + slot * stride;
-        direct_kernel_gradient_rows(g, x, first, count, taps, patches, dz + 0, patches + patch_floats);
+        if (simd::active_isa() == simd::Isa::avx512)  // 32 registers
+            direct_kernel_gradient_rows<24>(g, x, first, count, taps, patches, dz, patches + patch_floats);
+        else
+            direct_kernel_gradient_rows<6>(g, x, first, count, taps, patches, dz, patches + patch_floats);
     });
     for (std::size_t i = 0; i < own; ++i) {
         float total = 0.0f;
