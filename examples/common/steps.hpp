@@ -134,17 +134,7 @@ tn::History fit_model(Experiment<Setting>& exp, Model& model, const TrainingPlan
 // learnt on (the tensors and the other entries are save_weights' own).
 template <class Model>
 void save_model(const Model& model, const fs::path& path, tn::Preprocessing mode) {
-    std::vector<tn::io::TensorData> tensors;
-    model.for_each_parameter([&](std::string_view layer_path, const auto& parameter, bool) {
-        tensors.push_back({std::string(layer_path) + "/" + std::string(parameter.name), parameter.shape,
-                           parameter.values()});
-    });
-    tn::io::write_safetensors(path, tensors,
-                              {{"format", "typenet"},
-                               {"model", std::string(Model::name.view())},
-                               {"layers", tn::io::detail::layer_names_text<Model>()},
-                               {"param_count", std::to_string(Model::param_count)},
-                               {"preprocessing", std::string(tn::to_string(mode))}});
+    tn::io::save_weights(model, path, {{"preprocessing", std::string(tn::to_string(mode))}});
 }
 
 // The preprocessing a saved model was trained with (its metadata), or `fallback` for a

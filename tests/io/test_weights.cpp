@@ -102,6 +102,18 @@ BOOST_AUTO_TEST_CASE(file_names_tensors_by_layer_and_weight_in_keras_layouts) {
     BOOST_TEST(stored == Small::param_count);
 }
 
+BOOST_AUTO_TEST_CASE(extra_metadata_travels_with_the_weights_but_cannot_replace_typenets_own) {
+    ScratchDirectory dir;
+    const Small model{3};
+    io::save_weights(model, dir / "small.safetensors", {{"preprocessing", "caffe"}, {"format", "not typenet"}});
+    const auto metadata = io::read_safetensors_metadata(dir / "small.safetensors");
+    BOOST_TEST(metadata.at("preprocessing") == "caffe");
+    BOOST_TEST(metadata.at("format") == "typenet");
+    Small loaded{9};
+    io::load_weights(loaded, dir / "small.safetensors");  // extra entries do not disturb loading
+    BOOST_TEST(parameters_of(loaded) == parameters_of(model));
+}
+
 BOOST_AUTO_TEST_CASE(shape_mismatch_names_the_tensor_and_both_shapes_and_changes_nothing) {
     ScratchDirectory dir;
     io::save_weights(Wider{1}, dir / "wider.safetensors");

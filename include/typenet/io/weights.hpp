@@ -3,7 +3,7 @@
 // model.save_weights / model.load_weights for any typenet model on any device.
 //
 // Contract:
-//   save_weights(model, path)
+//   save_weights(model, path[, extra metadata])
 //       Every parameter, named "<layer path>/<weight name>" as for_each_parameter gives
 //       the path ("block1_conv1/kernel"; "vgg16/block1_conv1/kernel" inside a nested
 //       model), float32 in Keras layouts, in the model's order. Metadata: format
@@ -98,18 +98,22 @@ std::string layer_names_text() {
 
 }  // namespace detail
 
+// `extra` adds metadata entries of the caller's (say, the preprocessing the model was
+// trained with); typenet's own entries (format, model, layers, param_count) win.
 template <class M>
-void save_weights(const M& model, const std::filesystem::path& path) {
+void save_weights(const M& model, const std::filesystem::path& path,
+                  const std::map<std::string, std::string>& extra = {}) {
     std::vector<TensorData> tensors;
     model.for_each_parameter([&](std::string_view layer_path, const auto& parameter, bool) {
         tensors.push_back({detail::weight_name(layer_path, parameter.name), parameter.shape, parameter.values()});
     });
-    const std::map<std::string, std::string> metadata{
+    std::map<std::string, std::string> metadata{
         {"format", "typenet"},
         {"model", std::string(M::name.view())},
         {"layers", detail::layer_names_text<M>()},
         {"param_count", std::to_string(M::param_count)},
     };
+    metadata.insert(extra.begin(), extra.end());  // insert keeps existing keys
     write_safetensors(path, tensors, metadata);
 }
 
