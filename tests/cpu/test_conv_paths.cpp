@@ -4,7 +4,9 @@
 // 'valid', strides (which Winograd hands to im2col), and each instruction set.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "reference.hpp"
@@ -175,4 +177,41 @@ BOOST_AUTO_TEST_CASE(winograd_register_kernel_equals_gemm) {
             BOOST_TEST_INFO(rows << " rows, " << K << " columns");
             BOOST_TEST(relative_error(M, expected) < 1e-6);
         }
+}
+
+// Training must be reproducible: the kernel gradient is a sum over the batch split across
+// threads, and it must come out bit for bit the same on every run, whichever thread ends
+// up with which tiles (the pool hands tasks out dynamically). Run with 2 and 3 threads,
+// many times, for each method that sums per thread.
+BOOST_AUTO_TEST_CASE(kernel_gradients_are_the_same_bits_on_every_run) {
+    const struct {
+        ck::ConvMethod method;
+        Case shape;
+    } cases[] = {{ck::ConvMethod::winograd, {18, 18, 32, 3, 48, 1, true, 6}},
+                 {ck::ConvMethod::direct, {40, 40, 3, 3, 16, 1, false, 6}},
+                 {ck::ConvMethod::im2col, {21, 21, 8, 3, 16, 2, true, 6}}};
+    for (int threads : {2, 3}) {
+        tn::set_cpu_threads(threads);
+        for (const auto& c : cases) {
+            const tn::ConvGeometry g = geometry(c.shape.h, c.shape.w, c.shape.c, c.shape.k, c.shape.filters,
+                                                c.shape.stride, c.shape.same);
+            const auto x = cpu_test::random_values(c.shape.batch * g.in_size(), 8);
+            const auto kernel = cpu_test::random_values(g.patch_size() * g.filters, 9, -0.5f, 0.5f);
+            const auto dz = cpu_test::random_values(c.shape.batch * g.out_size(), 10);
+            std::vector<float> first;
+            bool identical = true;
+            for (int run = 0; run < 12; ++run) {
+                std::vector<float> dk(g.patch_size() * g.filters), db(g.filters);
+                ck::conv2d_backward_by(c.method, g, x.data(), c.shape.batch, kernel.data(), dz.data(), nullptr,
+                                       dk.data(), db.data());
+                if (run == 0)
+                    first = dk;
+                else
+                    identical = identical && dk == first;
+            }
+            BOOST_TEST_INFO(describe(c.shape) << ", " << threads << " threads");
+            BOOST_TEST(identical);
+        }
+    }
+    tn::set_cpu_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
 }

@@ -324,13 +324,15 @@ inline void backward_kernel_direct(const ConvGeometry& g, const float* x, std::s
     const std::size_t stride = CpuScratch::per_thread_stride(patch_floats + own);
     for (std::size_t t = 0; t < threads; ++t) std::memset(base + t * stride + patch_floats, 0, own * sizeof(float));
     const std::size_t block = direct_rows_per_block;
-    parallel_tasks((rows + block - 1) / block, [&](std::size_t task, unsigned slot) {
+    // One sum per part, parts added in order: the same bits on every run.
+    parallel_runs((rows + block - 1) / block, threads, [&](std::size_t task, std::size_t part, unsigned slot) {
         const std::size_t first = task * block, count = std::min(block, rows - first);
         float* patches = base + slot * stride;
+        float* sum = base + part * stride + patch_floats;
         if (simd::active_isa() == simd::Isa::avx512)  // 32 registers
-            direct_kernel_gradient_rows<24>(g, x, first, count, taps, patches, dz, patches + patch_floats);
+            direct_kernel_gradient_rows<24>(g, x, first, count, taps, patches, dz, sum);
         else
-            direct_kernel_gradient_rows<6>(g, x, first, count, taps, patches, dz, patches + patch_floats);
+            direct_kernel_gradient_rows<6>(g, x, first, count, taps, patches, dz, sum);
     });
     for (std::size_t i = 0; i < own; ++i) {
         float total = 0.0f;
@@ -402,8 +404,8 @@ inline void backward_data_im2col(const ConvGeometry& g, const float* dz, std::si
     });
 }
 
-// dK = sum over patch rows of patch^T dz: each thread sums its blocks into its own
-// copy, then the copies are added.
+// dK = sum over patch rows of patch^T dz: each part of the rows is summed into its own
+// copy, then the copies are added in order.
 inline void backward_kernel_im2col(const ConvGeometry& g, const float* x, std::size_t batch, const float* dz,
                                    float* dkernel, CpuScratch& scratch) {
     const std::size_t k = g.patch_size(), K = g.filters, rows = batch * g.out_pixels();
@@ -413,10 +415,11 @@ inline void backward_kernel_im2col(const ConvGeometry& g, const float* x, std::s
     float* base = scratch.per_thread(block * k + own);
     const std::size_t stride = CpuScratch::per_thread_stride(block * k + own);
     for (std::size_t t = 0; t < threads; ++t) std::memset(base + t * stride + block * k, 0, own * sizeof(float));
-    parallel_tasks((rows + block - 1) / block, [&](std::size_t task, unsigned slot) {
+    // One sum per part, parts added in order: the same bits on every run.
+    parallel_runs((rows + block - 1) / block, threads, [&](std::size_t task, std::size_t part, unsigned slot) {
         const std::size_t first = task * block, count = std::min(block, rows - first);
         float* columns = base + slot * stride;
-        float* sum = columns + block * k;
+        float* sum = base + part * stride + block * k;
         if (g.is_pointwise())
             gemm_serial(true, false, k, K, count, 1.0f, x + first * k, k, dz + first * K, K, 1.0f, sum, K);
         else {

@@ -186,6 +186,20 @@ void parallel_tasks(std::size_t count, Body&& body) {
     detail::CpuThreadPool::instance().run(count, entry, const_cast<void*>(static_cast<const void*>(&body)));
 }
 
+// Reductions: body(task, part, slot) for every task in [0, count), the tasks split into
+// `parts` contiguous runs, each run done in task order by one thread. A kernel that sums
+// into one accumulator per part, then adds the parts in order, gets the same bits on
+// every run; with parallel_tasks' dynamic hand-out, which tasks meet in one thread's
+// sum changes from run to run, and so would the rounding. `slot` still names the thread
+// (for scratch that is not carried from task to task).
+template <class Body>
+void parallel_runs(std::size_t count, std::size_t parts, Body&& body) {
+    parallel_tasks(parts, [&](std::size_t part, unsigned slot) {
+        const std::size_t end = count * (part + 1) / parts;
+        for (std::size_t task = count * part / parts; task < end; ++task) body(task, part, slot);
+    });
+}
+
 // Run body(i) for i in [0, count), split into one contiguous range per thread when the
 // work (count * cost_per_item, in rough flops) is worth waking the other threads. Each
 // range is compiled for the CPU's best instruction set (simd.hpp), so an elementwise

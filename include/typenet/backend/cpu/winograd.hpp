@@ -399,7 +399,8 @@ inline void convolve(const ConvGeometry& g, const float* x, std::size_t batch, c
 }
 
 // dkernel (3, 3, C, K) = sum over the batch of x (*) dz for a geometry that applies().
-// Each thread sums its blocks into its own S; the copies are added, then transformed.
+// Each part of the tiles is summed into its own S; the copies are added in order, then
+// transformed.
 inline void kernel_gradient(const ConvGeometry& g, const float* x, std::size_t batch, const float* dz, float* dkernel,
                             CpuScratch& scratch) {
     const std::size_t C = g.in_c, K = g.filters;
@@ -415,10 +416,11 @@ inline void kernel_gradient(const ConvGeometry& g, const float* x, std::size_t b
         std::memset(base + t * stride + v_size + z_size, 0, s_size * sizeof(float));
     });
     const std::size_t blocks = (job.tiles + job.block - 1) / job.block;
-    parallel_tasks(blocks, [&](std::size_t task, unsigned slot) {
+    // One S per part, parts added in order below: the same bits on every run.
+    parallel_runs(blocks, threads, [&](std::size_t task, std::size_t part, unsigned slot) {
         float* V = base + slot * stride;
         float* Z = V + v_size;
-        float* S = Z + z_size;
+        float* S = base + part * stride + v_size + z_size;
         const std::size_t t0 = task * job.block, count = std::min(job.block, job.tiles - t0);
         detail::transform_inputs(job, t0, count, V);
         detail::transform_gradients(job, t0, count, Z);
