@@ -3,7 +3,9 @@
 // in keras-semantics.md (cross-correlation, TensorFlow 'same' padding).
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -129,6 +131,28 @@ BOOST_AUTO_TEST_CASE(relu_bias_fused) {
     // pixel 0: (2 + .5, -2 + .25 -> 0); pixel 1: (-3 + .5 -> 0, 3 + .25)
     const std::vector<float> expected{2.5f, 0.0f, 0.0f, 3.25f};
     BOOST_TEST(y == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(relu_lets_nan_through_like_tensorflow) {
+    // A NaN input must reach the loss (where training stops on it), not turn into 0.
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    Bound<tn::Dense<2, tn::ReLU>, Shape<2>> dense;
+    dense.kernel().set_values({1, -1, 1, -1});
+    const auto d = run(dense, {nan, 1.0f}, 1);
+    BOOST_TEST(std::isnan(d[0]));
+    BOOST_TEST(std::isnan(d[1]));
+    // Every convolution path: Winograd (3x3, 8+ channels), direct (few channels), im2col (stride 2).
+    std::vector<float> x(8 * 8 * 8, 0.5f);
+    x[3 * 8 * 8 + 4 * 8] = nan;
+    Bound<tn::Conv2D<8, 3, tn::ReLU, tn::Same>, Shape<8, 8, 8>> winograd;
+    Bound<tn::Conv2D<16, 3, tn::ReLU, tn::Same>, Shape<16, 16, 2>> direct;
+    Bound<tn::Conv2D<8, 3, tn::ReLU, tn::Same, 2>, Shape<8, 8, 8>> strided;
+    auto any_nan = [](const std::vector<float>& v) { return std::any_of(v.begin(), v.end(), [](float f) { return std::isnan(f); }); };
+    std::vector<float> x2(16 * 16 * 2, 0.5f);
+    x2[100] = nan;
+    BOOST_TEST(any_nan(run(winograd, x, 1)));
+    BOOST_TEST(any_nan(run(direct, x2, 1)));
+    BOOST_TEST(any_nan(run(strided, x, 1)));
 }
 
 BOOST_AUTO_TEST_CASE(max_pooling_by_hand) {

@@ -71,7 +71,11 @@ using Net = tn::Sequential<tn::Input<4>, tn::Dense<8, tn::ReLU>, tn::Dropout<0.2
 // reach the loss: ReLU maps it to 0).
 class PoisonedSource : public tn::BatchSource {
 public:
-    PoisonedSource(tn::BatchSource& inner, std::size_t epoch, std::size_t batch) : inner_(inner), epoch_(epoch), batch_(batch) {}
+    // Puts a NaN into the first label of batch `batch` of epoch `epoch` (0-based epoch,
+    // 1-based batch), or into its first pixel.
+    enum class Where { label, pixel };
+    PoisonedSource(tn::BatchSource& inner, std::size_t epoch, std::size_t batch, Where where = Where::label)
+        : inner_(inner), epoch_(epoch), batch_(batch), where_(where) {}
     std::size_t size() const override { return inner_.size(); }
     std::size_t sample_size() const override { return inner_.sample_size(); }
     std::size_t label_size() const override { return inner_.label_size(); }
@@ -82,13 +86,15 @@ public:
     }
     std::size_t next_batch(float* x, float* y, std::size_t max_batch) override {
         const std::size_t n = inner_.next_batch(x, y, max_batch);
-        if (n > 0 && ++batches_ == batch_ && current_epoch_ == epoch_) y[0] = std::numeric_limits<float>::quiet_NaN();
+        if (n > 0 && ++batches_ == batch_ && current_epoch_ == epoch_)
+            (where_ == Where::label ? y : x)[0] = std::numeric_limits<float>::quiet_NaN();
         return n;
     }
 
 private:
     tn::BatchSource& inner_;
     std::size_t epoch_, batch_, current_epoch_ = 0, batches_ = 0;
+    Where where_;
 };
 
 }  // namespace
@@ -258,6 +264,23 @@ BOOST_AUTO_TEST_CASE(nan_loss_stops_training_and_keeps_the_last_good_checkpoint)
     BOOST_TEST(train_test::all_finite(model));                // the bad batch changed nothing
     BOOST_TEST(tn::io::read_csv(dir / "history.csv").rows.size() == 2u);
     BOOST_TEST(trainer.iterations() == 2u * 4u + 1u);  // two epochs, and batch 1 of epoch 3
+}
+
+BOOST_AUTO_TEST_CASE(a_nan_pixel_reaches_the_loss_through_relu_and_stops_training) {
+    // ReLU lets NaN through (as TensorFlow does), so bad input is caught, not hidden.
+    const auto train = make_blobs(64, 4, 61);
+    tn::ArraySource clean(train.x, train.y, true, 3);
+    PoisonedSource poisoned(clean, 1, 3, PoisonedSource::Where::pixel);  // epoch 2, batch 3 (1-based)
+    Net model{7};
+    auto trainer = tn::compile(model, tn::BinaryCrossentropy{}, tn::RMSprop{});
+    try {
+        trainer.fit(poisoned, {.epochs = 4, .batch_size = 16, .verbose = 0});
+        BOOST_FAIL("fit went on through a NaN input");
+    } catch (const tn::NonFiniteLoss& e) {
+        BOOST_TEST(e.epoch() == 2u);
+        BOOST_TEST(e.batch() == 3u);
+    }
+    BOOST_TEST(train_test::all_finite(model));  // the bad batch changed nothing
 }
 
 BOOST_AUTO_TEST_CASE(save_reload_predict_is_bit_identical) {

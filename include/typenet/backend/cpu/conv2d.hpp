@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 #include "typenet/backend/cpu/blas.hpp"
 #include "typenet/backend/cpu/elementwise.hpp"
@@ -154,6 +156,10 @@ struct DirectTaps {
 };
 
 inline void direct_taps(const ConvGeometry& g, DirectTaps& taps) {
+    // Callers check direct_applies(); saying so here also lets the compiler see the bound.
+    if (g.patch_size() > direct_max_taps)
+        throw std::logic_error("typenet: the direct convolution kernel takes at most 64 taps per patch, got " +
+                               std::to_string(g.patch_size()));
     std::size_t t = 0;
     for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
         for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
@@ -219,7 +225,7 @@ TYPENET_UNROLL(4)
     for (std::size_t q = 0; q < run; ++q)
         for (std::size_t v = 0; v < Vectors; ++v) {
             simd::vfloat o = acc[q][v];
-            if (relu) o = o > 0.0f ? o : simd::vfloat{};
+            if (relu) o = o < 0.0f ? simd::vfloat{} : o;  // NaN passes, as in TensorFlow
             simd::store(y + q * K + v * simd::lanes, o);
         }
 }

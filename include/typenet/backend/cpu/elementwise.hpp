@@ -31,7 +31,7 @@ inline void bias_activation_row(float* y, const float* bias, std::size_t cols, A
     switch (act) {
         case ActivationKind::linear: break;
         case ActivationKind::relu:
-            for (std::size_t c = 0; c < cols; ++c) y[c] = y[c] > 0.0f ? y[c] : 0.0f;
+            for (std::size_t c = 0; c < cols; ++c) y[c] = y[c] < 0.0f ? 0.0f : y[c];  // NaN passes
             break;
         case ActivationKind::sigmoid:
             for (std::size_t c = 0; c < cols; ++c) y[c] = sigmoid(y[c]);
@@ -81,7 +81,7 @@ inline void bias_relu_rows(float* y, const float* bias, std::size_t rows, std::s
                 simd::load_n(v, row + c, width);
                 if (bias != nullptr) simd::load_n(b, bias + c, width);
                 v += b;
-                if (relu) v = v > 0.0f ? v : simd::vfloat{};
+                if (relu) v = v < 0.0f ? simd::vfloat{} : v;  // NaN passes, as in TensorFlow
                 simd::store_n(row + c, v, width);
             }
         }

@@ -214,7 +214,7 @@ inline void transform_outputs(const TileJob& job, std::size_t t0, std::size_t co
                 for (std::size_t i = 0; i < rows; ++i)
                     for (std::size_t j = 0; j < cols; ++j) {
                         vfloat v = o[i * 4 + j] + bias;
-                        if (job.relu) v = v > 0.0f ? v : vfloat{};
+                        if (job.relu) v = v < 0.0f ? vfloat{} : v;  // NaN passes, as in TensorFlow
                         float* at = image + ((p.oy0 + i) * g.out_w + p.ox0 + j) * K + k;
                         simd::store_n(at, v, width);
                     }

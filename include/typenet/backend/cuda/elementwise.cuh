@@ -42,7 +42,7 @@ __device__ __forceinline__ float warp_sum(float v) {
 
 template <ActivationKind Act>
 __device__ __forceinline__ float activate(float v) {
-    if constexpr (Act == ActivationKind::relu) return v > 0.0f ? v : 0.0f;
+    if constexpr (Act == ActivationKind::relu) return v < 0.0f ? 0.0f : v;  // NaN passes, as on the CPU
     if constexpr (Act == ActivationKind::sigmoid) return sigmoid(v);
     return v;
 }
