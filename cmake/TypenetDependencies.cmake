@@ -17,7 +17,6 @@ typenet_find(xtensor REQUIRED)
 typenet_find(xtensor-blas REQUIRED)
 typenet_find(nlohmann_json 3 REQUIRED)
 typenet_find(ZLIB REQUIRED)
-find_package(OpenMP QUIET COMPONENTS CXX)
 
 # BLAS: OpenBLAS's own config first (Debian ships one), then FindBLAS.
 if(NOT TARGET typenet_blas)
