@@ -116,13 +116,7 @@ int main(int argc, char** argv) {
             generate_folder(generated, count);
             folder = generated;
         }
-        const tn::ImageDataGenerator chapter{.rotation_range = 50,
-                                             .width_shift_range = 0.2,
-                                             .height_shift_range = 0.2,
-                                             .shear_range = 0.2,
-                                             .zoom_range = 0.3,
-                                             .horizontal_flip = true,
-                                             .fill_mode = tn::FillMode::nearest};
+        const tn::ImageDataGenerator chapter = tn::chapter5_augmentation();
         tn::ImageFolderOptions options;
         options.size = tn::input_image_size<tn::zoo::RegularizedCNN<150, 150, 3>>();
         options.generator = chapter;

@@ -68,13 +68,7 @@ int main(int argc, char** argv) {
                         firsts.push_back(train.paths[i]);
                         break;
                     }
-            const tn::ImageDataGenerator chapter{.rotation_range = 50,
-                                                 .width_shift_range = 0.2,
-                                                 .height_shift_range = 0.2,
-                                                 .shear_range = 0.2,
-                                                 .zoom_range = 0.3,
-                                                 .horizontal_flip = true,
-                                                 .fill_mode = tn::FillMode::nearest};
+            const tn::ImageDataGenerator chapter = tn::chapter5_augmentation();
             tn::AugmentationGridOptions grid;
             grid.seed = options.seed;
             const std::filesystem::path png = cli.text("augmentation-grid");

@@ -162,19 +162,15 @@ public:
     }
     [[nodiscard]] tn::ImageDataGenerator augmentation() const {
         tn::ImageDataGenerator g;
-        g.rescale = 1.0f;
-        g.horizontal_flip = true;
-        g.fill_mode = tn::FillMode::nearest;
         if (augmentation_kind() == "chapter") {
-            g.rotation_range = 50;
-            g.width_shift_range = 0.2;
-            g.height_shift_range = 0.2;
-            g.shear_range = 0.2;
-            g.zoom_range = 0.3;
-        } else {
+            g = tn::chapter5_augmentation();
+        } else {  // mild: a flip and 5% shifts
+            g.horizontal_flip = true;
+            g.fill_mode = tn::FillMode::nearest;
             g.width_shift_range = 0.05;
             g.height_shift_range = 0.05;
         }
+        g.rescale = 1.0f;  // the images here are raw 0..255; preprocessing scales them later
         return g;
     }
     [[nodiscard]] std::string augmentation_text() const {

@@ -2,28 +2,14 @@
 // every global operator new is counted while steps run, and so is Buffer growth.
 #include <boost/test/unit_test.hpp>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
+#include "count_allocations.hpp"
+
 #include <vector>
 
 #include "typenet/typenet.hpp"
 
-// The replacements below pair malloc with free; GCC cannot see that and warns.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<std::size_t> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-    if (counting) ++allocations;
-    if (void* p = std::malloc(size ? size : 1)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+using typenet_test::allocations;
+using typenet_test::counting;
 
 namespace tn = typenet;
 

@@ -5,6 +5,8 @@
 // temporary folder, removed at exit.
 #pragma once
 
+#include "scratch_directory.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -61,27 +63,7 @@ inline void write_rgb_jpeg(const fs::path& file, const cv::Mat& rgb) {
     cv::imwrite(file.string(), bgr, {cv::IMWRITE_JPEG_QUALITY, 90});
 }
 
-// A fresh temporary folder, removed when the returned object goes.
-class TempDir {
-public:
-    explicit TempDir(const std::string& name) {
-        static int counter = 0;
-        path_ = fs::temp_directory_path() /
-                ("typenet-test-data-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + name);
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
+using TempDir = typenet_test::ScratchDirectory;
 
 inline void make_kaggle_folder(const fs::path& folder) {
     fs::create_directories(folder);

@@ -56,6 +56,23 @@ tn::FillMode fill_mode_named(const std::string& name) {
 
 BOOST_AUTO_TEST_SUITE(augmentation)
 
+BOOST_AUTO_TEST_CASE(chapter5_augmentation_is_the_chapters_keras_call) {
+    // ImageDataGenerator(rescale=1./255, zoom_range=0.3, rotation_range=50, width_shift_range=0.2,
+    //                    height_shift_range=0.2, shear_range=0.2, horizontal_flip=True, fill_mode='nearest')
+    const tn::ImageDataGenerator g = tn::chapter5_augmentation();
+    BOOST_TEST(g.rescale == 1.0f / 255.0f);
+    BOOST_TEST(g.zoom_range.lower == 0.7);
+    BOOST_TEST(g.zoom_range.upper == 1.3);
+    BOOST_TEST(g.rotation_range == 50.0);
+    BOOST_TEST(g.width_shift_range == 0.2);
+    BOOST_TEST(g.height_shift_range == 0.2);
+    BOOST_TEST(g.shear_range == 0.2);
+    BOOST_TEST(g.horizontal_flip);
+    BOOST_TEST(!g.vertical_flip);
+    BOOST_TEST((g.fill_mode == tn::FillMode::nearest));
+    BOOST_TEST(g.without_augmentation().augments() == false);  // validation: rescale only
+}
+
 BOOST_AUTO_TEST_CASE(random_transform_draws_in_keras_order_and_ranges) {
     tn::ImageDataGenerator g{.rotation_range = 50,
                              .width_shift_range = 0.2,

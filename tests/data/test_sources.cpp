@@ -26,13 +26,7 @@ namespace tn = typenet;
 namespace fs = std::filesystem;
 
 namespace {
-const tn::ImageDataGenerator chapter_augmentation{.rotation_range = 50,
-                                                  .width_shift_range = 0.2,
-                                                  .height_shift_range = 0.2,
-                                                  .shear_range = 0.2,
-                                                  .zoom_range = 0.3,
-                                                  .horizontal_flip = true,
-                                                  .fill_mode = tn::FillMode::nearest};
+const tn::ImageDataGenerator chapter_augmentation = tn::chapter5_augmentation();
 
 struct Epoch {
     std::vector<float> x, y;

@@ -2,7 +2,7 @@
 // handcrafting damaged files, the committed fixtures, and catching an error message.
 #pragma once
 
-#include <unistd.h>
+#include "scratch_directory.hpp"
 
 #include <atomic>
 #include <filesystem>
@@ -15,35 +15,7 @@
 
 namespace typenet::io::testing {
 
-class ScratchDirectory {
-public:
-    ScratchDirectory() {
-        static std::atomic<int> counter{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("typenet-io-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_);
-    }
-    ScratchDirectory(const ScratchDirectory&) = delete;
-    ScratchDirectory& operator=(const ScratchDirectory&) = delete;
-    ~ScratchDirectory() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-
-    [[nodiscard]] std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
-    // Names of every entry, hidden temporary files included.
-    [[nodiscard]] std::set<std::string> entries() const {
-        std::set<std::string> names;
-        for (const auto& entry : std::filesystem::directory_iterator(path_)) names.insert(entry.path().filename());
-        return names;
-    }
-
-private:
-    std::filesystem::path path_;
-};
+using typenet_test::ScratchDirectory;
 
 inline std::string read_bytes(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);

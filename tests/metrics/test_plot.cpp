@@ -3,6 +3,8 @@
 // legend entries, heat-map shades, image pixels. Files go to a temporary directory.
 #include <boost/test/unit_test.hpp>
 
+#include "scratch_directory.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -30,21 +32,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory for one test, removed afterwards.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device entropy;
-        path = fs::temp_directory_path() / ("typenet_plot_test_" + std::to_string(entropy()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-};
+using TempDir = typenet_test::ScratchDirectory;
 
 int colour_distance(const cv::Vec3b& pixel, const cv::Scalar& colour) {
     int worst = 0;
@@ -118,7 +106,7 @@ BOOST_AUTO_TEST_SUITE(plots)
 BOOST_AUTO_TEST_CASE(learning_curves_two_panels_with_series_at_their_data) {
     TempDir dir;
     const auto history = sample_history(30);
-    const fs::path path = dir.path / "history.png";
+    const fs::path path = dir.path() / "history.png";
     const auto figure = tn::plot_learning_curves(history, path, "Basic CNN Performance");
     const cv::Mat image = read_back(path, figure);
     BOOST_TEST(image.cols >= 900);
@@ -149,7 +137,7 @@ BOOST_AUTO_TEST_CASE(learning_curves_two_panels_with_series_at_their_data) {
     BOOST_TEST(!figure.legends[0].contains(accuracy.to_pixel(20, 0.8)));
     // The title row has text.
     BOOST_TEST(non_white_in_box(image, {image.cols / 2.0 - 100, 10, 200, 30}) > 100);
-    BOOST_TEST(files_in(dir.path) == std::vector<fs::path>{"history.png"}, "temporary files left behind");
+    BOOST_TEST(files_in(dir.path()) == std::vector<fs::path>{"history.png"}, "temporary files left behind");
 }
 
 BOOST_AUTO_TEST_CASE(learning_curves_accept_keras_2_names_and_loss_only) {
@@ -157,11 +145,11 @@ BOOST_AUTO_TEST_CASE(learning_curves_accept_keras_2_names_and_loss_only) {
     auto history = sample_history(5);
     history.series[0].name = "acc";
     history.series[1].name = "val_acc";
-    const auto figure = tn::plot_learning_curves(history, dir.path / "old_names.png", "t");
+    const auto figure = tn::plot_learning_curves(history, dir.path() / "old_names.png", "t");
     BOOST_TEST(figure.axes.size() == 2u);
 
     tn::HistoryColumns loss_only{{1, 2, 3}, {{"loss", {0.9, 0.5, 0.3}}}};
-    const auto single = tn::plot_learning_curves(loss_only, dir.path / "loss.png", "t");
+    const auto single = tn::plot_learning_curves(loss_only, dir.path() / "loss.png", "t");
     BOOST_TEST(single.axes.size() == 1u);
     BOOST_TEST(
         colour_distance(pixel_at(single.image, single.axes[0].to_pixel(2, 0.5)), tn::plotting::series_color(0)) <= 40);
@@ -172,35 +160,35 @@ BOOST_AUTO_TEST_CASE(learning_curves_reject_bad_history) {
     auto history = sample_history(4);
     history.series[3].values.pop_back();
     try {
-        tn::plot_learning_curves(history, dir.path / "bad.png", "t");
+        tn::plot_learning_curves(history, dir.path() / "bad.png", "t");
         BOOST_FAIL("a short column was accepted");
     } catch (const std::invalid_argument& error) {
         BOOST_TEST(std::string(error.what()).find("'val_loss' has 3 values for 4 epochs") != std::string::npos);
     }
     const tn::HistoryColumns unknown{{1}, {{"lr", {0.1}}}};
-    BOOST_CHECK_THROW(tn::plot_learning_curves(unknown, dir.path / "bad.png", "t"), std::invalid_argument);
-    BOOST_TEST(files_in(dir.path).empty());
+    BOOST_CHECK_THROW(tn::plot_learning_curves(unknown, dir.path() / "bad.png", "t"), std::invalid_argument);
+    BOOST_TEST(files_in(dir.path()).empty());
 }
 
 BOOST_AUTO_TEST_CASE(writes_are_atomic_and_errors_name_the_path) {
     TempDir dir;
-    const fs::path path = dir.path / "figure.png";
+    const fs::path path = dir.path() / "figure.png";
     const cv::Mat red(30, 40, CV_8UC3, cv::Scalar(0, 0, 255));
     tn::write_png(red, path);
     const cv::Mat blue(20, 10, CV_8UC3, cv::Scalar(255, 0, 0));
     tn::write_png(blue, path);  // replaces the file
     const cv::Mat back = cv::imread(path.string());
     BOOST_TEST(back.size() == blue.size());
-    BOOST_TEST(files_in(dir.path) == std::vector<fs::path>{"figure.png"});
+    BOOST_TEST(files_in(dir.path()) == std::vector<fs::path>{"figure.png"});
 
-    const fs::path missing = dir.path / "no_such_dir" / "figure.png";
+    const fs::path missing = dir.path() / "no_such_dir" / "figure.png";
     try {
         tn::write_png(red, missing);
         BOOST_FAIL("writing into a missing directory succeeded");
     } catch (const std::runtime_error& error) {
         BOOST_TEST(std::string(error.what()).find(missing.string()) != std::string::npos);
     }
-    BOOST_CHECK_THROW(tn::write_png(red, dir.path / "figure.jpg"), std::runtime_error);
+    BOOST_CHECK_THROW(tn::write_png(red, dir.path() / "figure.jpg"), std::runtime_error);
     // A failed write leaves the earlier file as it was.
     BOOST_CHECK_THROW(tn::write_png(cv::Mat(), path), std::runtime_error);
     BOOST_TEST(cv::imread(path.string()).size() == blue.size());
@@ -209,7 +197,7 @@ BOOST_AUTO_TEST_CASE(writes_are_atomic_and_errors_name_the_path) {
 BOOST_AUTO_TEST_CASE(confusion_matrix_heat_map) {
     TempDir dir;
     const tn::ConfusionMatrix matrix{{0, 1}, {"cat", "dog"}, {385, 115, 0, 402}};
-    const fs::path path = dir.path / "confusion.png";
+    const fs::path path = dir.path() / "confusion.png";
     const auto figure = tn::plot_confusion_matrix(matrix, path, "Confusion Matrix");
     const cv::Mat image = read_back(path, figure);
     const auto& cells = figure.axes.at(0);
@@ -237,7 +225,7 @@ BOOST_AUTO_TEST_CASE(confusion_matrix_heat_map) {
                                tn::plotting::blues(0.0)) <= 10);
 
     const tn::ConfusionMatrix broken{{0, 1}, {"cat"}, {1, 2, 3, 4}};
-    BOOST_CHECK_THROW(tn::plot_confusion_matrix(broken, dir.path / "broken.png"), std::invalid_argument);
+    BOOST_CHECK_THROW(tn::plot_confusion_matrix(broken, dir.path() / "broken.png"), std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(roc_curve_with_diagonal_and_legend) {
@@ -245,7 +233,7 @@ BOOST_AUTO_TEST_CASE(roc_curve_with_diagonal_and_legend) {
     const std::vector<int> y_true{0, 0, 1, 1, 0, 1};
     const std::vector<float> scores{0.1f, 0.4f, 0.4f, 0.8f, 0.5f, 0.5f};
     const std::vector<tn::NamedRocCurve> curves{{"Basic CNN", tn::roc_curve(y_true, scores)}};
-    const fs::path path = dir.path / "roc.png";
+    const fs::path path = dir.path() / "roc.png";
     const auto figure = tn::plot_roc_curve(curves, path);
     const cv::Mat image = read_back(path, figure);
     BOOST_TEST(image.cols >= 500);
@@ -270,9 +258,9 @@ BOOST_AUTO_TEST_CASE(roc_curve_with_diagonal_and_legend) {
     BOOST_TEST(non_white_in_box(image, legend) > 300);
 
     // The single-curve form of the chapter.
-    const auto single = tn::plot_roc_curve(tn::roc_curve(y_true, scores), dir.path / "roc1.png");
+    const auto single = tn::plot_roc_curve(tn::roc_curve(y_true, scores), dir.path() / "roc1.png");
     BOOST_TEST(single.image.size() == image.size());
-    BOOST_CHECK_THROW(tn::plot_roc_curve(std::vector<tn::NamedRocCurve>{}, dir.path / "none.png"),
+    BOOST_CHECK_THROW(tn::plot_roc_curve(std::vector<tn::NamedRocCurve>{}, dir.path() / "none.png"),
                       std::invalid_argument);
 }
 
@@ -289,7 +277,7 @@ BOOST_AUTO_TEST_CASE(image_grid_shows_each_image_and_label) {
     std::vector<tn::ImageView> views;
     for (const auto& c : colours) views.emplace_back(std::span<const float>(c), 20, 30, 3);
     views.emplace_back(std::span<const std::uint8_t>(grey), 16, 16, 1);
-    const fs::path path = dir.path / "grid.png";
+    const fs::path path = dir.path() / "grid.png";
     const auto figure = tn::plot_image_grid(views, 2, {"red", "green", "blue", "grey"}, path, "Augmented images");
     const cv::Mat image = read_back(path, figure);
     BOOST_TEST_REQUIRE(figure.axes.size() == 4u);
@@ -306,11 +294,11 @@ BOOST_AUTO_TEST_CASE(image_grid_shows_each_image_and_label) {
     // Small images are enlarged to be seen.
     BOOST_TEST(figure.axes[3].area.width >= 90);
 
-    BOOST_CHECK_THROW(tn::plot_image_grid(views, 2, {"only one"}, dir.path / "x.png"), std::invalid_argument);
+    BOOST_CHECK_THROW(tn::plot_image_grid(views, 2, {"only one"}, dir.path() / "x.png"), std::invalid_argument);
     const std::vector<float> short_image(10, 0.5f);
     const tn::ImageView wrong[] = {tn::ImageView(std::span<const float>(short_image), 4, 4, 3)};
     try {
-        tn::plot_image_grid(wrong, 1, {}, dir.path / "x.png");
+        tn::plot_image_grid(wrong, 1, {}, dir.path() / "x.png");
         BOOST_FAIL("a wrongly sized image was accepted");
     } catch (const std::invalid_argument& error) {
         BOOST_TEST(std::string(error.what()).find("image 0: 10 values for shape (4, 4, 3)") != std::string::npos);
@@ -329,7 +317,7 @@ BOOST_AUTO_TEST_CASE(feature_map_scales_each_channel) {
             activation[(y * w + x) * c + 1] = 7.0f;
             activation[(y * w + x) * c + 2] = 1000.0f * static_cast<float>(y);
         }
-    const fs::path path = dir.path / "features.png";
+    const fs::path path = dir.path() / "features.png";
     const auto figure = tn::plot_feature_map(activation, h, w, c, path, "VGG-16 block5_pool", 2, 8);
     const cv::Mat image = read_back(path, figure);
     BOOST_TEST_REQUIRE(figure.axes.size() == 2u);  // max_channels = 2

@@ -8,6 +8,8 @@
 //      and nothing is written.
 #include <boost/test/unit_test.hpp>
 
+#include "scratch_directory.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,22 +43,7 @@ using VggMini = tn::zoo::VGG<"vgg_mini", 32, 32, 3, tn::zoo::VGGBlock<1, 2, 4>, 
 
 const fs::path keras_fixtures = fs::path(TYPENET_FIXTURES_DIR) / "keras";
 
-// A fresh directory per test case, removed afterwards.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("typenet_test_convert_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    fs::path operator/(const std::string& name) const { return path / name; }
-};
+using TempDir = typenet_test::ScratchDirectory;
 
 std::string read_text(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
@@ -292,7 +279,7 @@ BOOST_AUTO_TEST_CASE(missing_layer_is_named_and_nothing_is_written) {
     BOOST_TEST(contains(message, "missing layer block2_conv2"), message);
     BOOST_TEST(contains(message, "(3, 3, 8, 8)"), message);  // what the model expected there
     BOOST_TEST(read_text(out) == "previous contents");
-    BOOST_TEST(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 2);  // no temp files left
+    BOOST_TEST(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()) == 2);  // no temp files left
 
 #ifdef TYPENET_CONVERT_PATH
     // The tool can only convert to its own models; the VGG-16 checks report every missing block.

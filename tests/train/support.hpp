@@ -2,7 +2,7 @@
 // sets made from a seed, and weight comparisons.
 #pragma once
 
-#include <unistd.h>
+#include "scratch_directory.hpp"
 
 #include <atomic>
 #include <cmath>
@@ -23,27 +23,7 @@
 
 namespace train_test {
 
-class ScratchDirectory {
-public:
-    ScratchDirectory() {
-        static std::atomic<int> counter{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("typenet-train-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_);
-    }
-    ScratchDirectory(const ScratchDirectory&) = delete;
-    ScratchDirectory& operator=(const ScratchDirectory&) = delete;
-    ~ScratchDirectory() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    [[nodiscard]] std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
+using typenet_test::ScratchDirectory;
 
 inline nlohmann::json keras_fixture(const std::string& name) {
     const std::filesystem::path path = std::filesystem::path(TYPENET_FIXTURES_DIR) / "keras" / name;

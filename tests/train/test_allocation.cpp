@@ -4,38 +4,16 @@
 // Buffer growth.
 #include <boost/test/unit_test.hpp>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
+#include "count_allocations.hpp"
+
 #include <vector>
 
 #include "support.hpp"
 #include "typenet/train/trainer.hpp"
 #include "typenet/typenet.hpp"
 
-// GCC 12 sees std::free meet an inlined operator new and warns, though both sides are
-// the malloc/free pair replaced here.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-namespace {
-std::atomic<bool> counting{false};
-std::atomic<std::size_t> allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-    if (counting) ++allocations;
-    if (void* p = std::malloc(size ? size : 1)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) {
-    if (counting) ++allocations;
-    if (void* p = std::malloc(size ? size : 1)) return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+using typenet_test::allocations;
+using typenet_test::counting;
 
 namespace tn = typenet;
 
