@@ -11,16 +11,12 @@
 #include "typenet/backend/cpu/parallel.hpp"
 #include "typenet/backend/cpu/simd.hpp"
 #include "typenet/backend/kernels.hpp"
+#include "typenet/backend/shared_math.hpp"
 #include "typenet/core/random.hpp"
 
 namespace typenet::cpu_kernels {
 
-inline float sigmoid(float z) {
-    // Stable on both sides: exp never overflows.
-    if (z >= 0) return 1.0f / (1.0f + std::exp(-z));
-    const float e = std::exp(z);
-    return e / (1.0f + e);
-}
+using shared_math::sigmoid;  // the GPU runs the same function
 
 namespace detail {
 

@@ -18,18 +18,14 @@
 #include "typenet/backend/cuda/context.cuh"
 #include "typenet/backend/cuda/launch.cuh"
 #include "typenet/backend/kernels.hpp"
+#include "typenet/backend/shared_math.hpp"
 #include "typenet/core/random.hpp"
 
 namespace typenet::cuda_kernels {
 
 namespace detail {
 
-__device__ __forceinline__ float sigmoid(float z) {
-    // Stable on both sides, as the CPU's: exp never overflows.
-    if (z >= 0.0f) return 1.0f / (1.0f + expf(-z));
-    const float e = expf(z);
-    return e / (1.0f + e);
-}
+using shared_math::sigmoid;  // the CPU runs the same function
 
 __device__ __forceinline__ float warp_max(float v) {
     for (int offset = 16; offset > 0; offset /= 2) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
