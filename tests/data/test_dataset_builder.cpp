@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "files.hpp"
 #include "synthetic_folder.hpp"
 #include "typenet/data/dataset_builder.hpp"
 #include "typenet/data/image_files.hpp"
@@ -18,12 +19,7 @@ namespace tn = typenet;
 namespace fs = std::filesystem;
 
 namespace {
-std::string read_text(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
+using typenet_test::read_bytes;
 std::set<std::string> names_in(const fs::path& folder) {
     std::set<std::string> names;
     for (const auto& entry : fs::directory_iterator(folder)) names.insert(entry.path().filename().string());
@@ -60,7 +56,7 @@ BOOST_AUTO_TEST_CASE(builds_three_disjoint_flat_splits_with_a_manifest) {
     BOOST_CHECK_EQUAL(report.plan.count(tn::Split::test), 60u);
 
     // The manifest lists each file with its class and split, and nothing else is left over.
-    const std::string manifest = read_text(out / "manifest.csv");
+    const std::string manifest = read_bytes(out / "manifest.csv");
     std::istringstream lines(manifest);
     std::string line;
     std::getline(lines, line);
@@ -101,9 +97,9 @@ BOOST_AUTO_TEST_CASE(the_same_seed_draws_the_same_files) {
     BOOST_CHECK_EQUAL(report.hard_links, 0u);
     BOOST_CHECK(!fs::equivalent(dir.path() / "b" / "training_data" / *names_in(dir.path() / "b" / "training_data").begin(),
                                 test_data::kaggle_folder() / *names_in(dir.path() / "b" / "training_data").begin()));
-    const std::string a = read_text(dir.path() / "a" / "manifest.csv");
-    BOOST_CHECK_EQUAL(a, read_text(dir.path() / "b" / "manifest.csv"));
-    BOOST_CHECK_NE(a, read_text(dir.path() / "c" / "manifest.csv"));
+    const std::string a = read_bytes(dir.path() / "a" / "manifest.csv");
+    BOOST_CHECK_EQUAL(a, read_bytes(dir.path() / "b" / "manifest.csv"));
+    BOOST_CHECK_NE(a, read_bytes(dir.path() / "c" / "manifest.csv"));
     // The plan alone gives the same draw, and a draw is not simply the first files.
     const auto plan = tn::plan_dataset(test_data::kaggle_folder(), 7, 60, 20, 20);
     BOOST_CHECK_EQUAL(plan.entries.size(), 300u);
@@ -158,13 +154,13 @@ BOOST_AUTO_TEST_CASE(never_overwrites_a_non_empty_folder_unless_told) {
     auto again = small(out, 2);
     again.overwrite = true;
     tn::build_dataset(again);
-    BOOST_CHECK_EQUAL(read_text(out / "keep.txt"), "mine");
+    BOOST_CHECK_EQUAL(read_bytes(out / "keep.txt"), "mine");
     BOOST_CHECK(!fs::exists(out / "training_data" / "stray.jpg"));
     BOOST_CHECK_EQUAL(names_in(out / "training_data").size(), 180u);
-    BOOST_CHECK_EQUAL(read_text(out / "manifest.csv"), [&] {
+    BOOST_CHECK_EQUAL(read_bytes(out / "manifest.csv"), [&] {
         test_data::TempDir fresh("fresh");
         tn::build_dataset(small(fresh.path() / "d", 2));
-        return read_text(fresh.path() / "d" / "manifest.csv");
+        return read_bytes(fresh.path() / "d" / "manifest.csv");
     }());
     for (const auto& name : names_in(out)) BOOST_CHECK_MESSAGE(name.find("staging") == std::string::npos, name);
     // The source itself is never an output.

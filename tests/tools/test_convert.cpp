@@ -8,6 +8,7 @@
 //      and nothing is written.
 #include <boost/test/unit_test.hpp>
 
+#include "files.hpp"
 #include "scratch_directory.hpp"
 
 #include <sys/wait.h>
@@ -45,15 +46,9 @@ const fs::path keras_fixtures = fs::path(TYPENET_FIXTURES_DIR) / "keras";
 
 using TempDir = typenet_test::ScratchDirectory;
 
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-}
+using typenet_test::message_of;
+using typenet_test::read_bytes;
+using typenet_test::write_bytes;
 
 // Every parameter of `model` equals, bit for bit, what was written to the .h5.
 template <class M>
@@ -84,22 +79,11 @@ Run run_convert(const TempDir& dir, const std::string& arguments) {
     const std::string command = std::string("'") + TYPENET_CONVERT_PATH + "' " + arguments + " >'" + out.string() +
                                 "' 2>'" + err.string() + "'";
     const int raw = std::system(command.c_str());
-    return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_text(out), read_text(err)};
+    return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_bytes(out), read_bytes(err)};
 }
 
 std::string quoted(const fs::path& path) { return "'" + path.string() + "'"; }
 #endif
-
-template <class Exception, class F>
-std::string message_of(F&& f) {
-    try {
-        f();
-    } catch (const Exception& error) {
-        return error.what();
-    }
-    BOOST_FAIL("no exception was thrown");
-    return {};
-}
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
@@ -161,7 +145,7 @@ BOOST_AUTO_TEST_CASE(full_vgg16_notop_file_round_trips_bit_exactly, *boost::unit
     const Run run = run_convert(dir, "--model vgg16 " + quoted(h5) + " " + quoted(tool_out));
     BOOST_TEST(run.status == 0, run.err);
     BOOST_TEST(contains(run.out, "26 tensors"), run.out);
-    BOOST_TEST((read_text(tool_out) == read_text(out)));
+    BOOST_TEST((read_bytes(tool_out) == read_bytes(out)));
 #else
     BOOST_TEST_MESSAGE("typenet-convert not built: the binary is not exercised");
 #endif
@@ -272,13 +256,13 @@ BOOST_AUTO_TEST_CASE(missing_layer_is_named_and_nothing_is_written) {
     options.skip_layer = "block2_conv2";
     const fs::path h5 = dir / "missing.h5", out = dir / "out.safetensors";
     keras_h5::write_file<VggMini>(h5, options);
-    write_text(out, "previous contents");
+    write_bytes(out, "previous contents");
 
     const std::string message = message_of<tn::io::WeightsMismatch>([&] { tn::io::convert_keras_weights<VggMini>(h5, out); });
     BOOST_TEST(contains(message, h5.string()), message);
     BOOST_TEST(contains(message, "missing layer block2_conv2"), message);
     BOOST_TEST(contains(message, "(3, 3, 8, 8)"), message);  // what the model expected there
-    BOOST_TEST(read_text(out) == "previous contents");
+    BOOST_TEST(read_bytes(out) == "previous contents");
     BOOST_TEST(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()) == 2);  // no temp files left
 
 #ifdef TYPENET_CONVERT_PATH
@@ -286,7 +270,7 @@ BOOST_AUTO_TEST_CASE(missing_layer_is_named_and_nothing_is_written) {
     const Run run = run_convert(dir, "--model vgg16 " + quoted(h5) + " " + quoted(out));
     BOOST_TEST(run.status == 1);
     BOOST_TEST(contains(run.err, "missing layer block5_conv3"), run.err);
-    BOOST_TEST(read_text(out) == "previous contents");
+    BOOST_TEST(read_bytes(out) == "previous contents");
 #endif
 }
 
@@ -334,7 +318,7 @@ BOOST_AUTO_TEST_CASE(dataset_listed_but_absent_names_the_dataset) {
 BOOST_AUTO_TEST_CASE(files_that_are_not_keras_weights) {
     TempDir dir;
     const fs::path text = dir / "notes.h5";
-    write_text(text, "this is not HDF5\n");
+    write_bytes(text, "this is not HDF5\n");
     std::string message = message_of<tn::io::FormatError>([&] { tn::io::read_keras_weights(text); });
     BOOST_TEST(contains(message, text.string()), message);
     BOOST_TEST(contains(message, "not an HDF5 file"), message);

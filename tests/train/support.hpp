@@ -2,6 +2,7 @@
 // sets made from a seed, and weight comparisons.
 #pragma once
 
+#include "files.hpp"
 #include "scratch_directory.hpp"
 
 #include <atomic>
@@ -23,6 +24,7 @@
 
 namespace train_test {
 
+using typenet_test::read_bytes;
 using typenet_test::ScratchDirectory;
 
 inline nlohmann::json keras_fixture(const std::string& name) {
@@ -30,11 +32,6 @@ inline nlohmann::json keras_fixture(const std::string& name) {
     std::ifstream in(path);
     if (!in) throw std::runtime_error("missing fixture " + path.string());
     return nlohmann::json::parse(in);
-}
-
-inline std::string read_bytes(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // Two Gaussian-ish blobs in `dims` dimensions, labels 0/1: a problem a small net learns fast.
