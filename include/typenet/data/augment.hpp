@@ -1,19 +1,11 @@
 // typenet/data/augment.hpp
 // Applies a Keras ImageDataGenerator transform (data/image_data_generator.hpp) to an
-// image with OpenCV: one cv::warpAffine with the composed matrix (Keras resamples once
-// too), then the flips, then rescale.
-//
-// Keras's matrix works on (row, col) and maps each output pixel to the input position
-// it reads (scipy.ndimage.affine_transform); OpenCV's works on (x = col, y = row), so
-// the matrix is transposed into OpenCV's order (opencv_inverse_map) and passed with
-// WARP_INVERSE_MAP. Both treat integer coordinates as pixel centres.
-// Fill modes: nearest = BORDER_REPLICATE, constant = BORDER_CONSTANT (cval),
-// reflect = BORDER_REFLECT (scipy 'reflect': d c b a | a b c d), wrap = BORDER_WRAP
-// (periodic, as TensorFlow's and scipy's 'grid-wrap'; old scipy's 'wrap' was off by one).
-// Two known differences from scipy, both measured by tests/data against Keras's output:
-// OpenCV rounds source coordinates to 1/32 pixel for bilinear sampling (values differ by a
-// fraction of a grey level), and its constant border blends cval into the edge pixels
-// within one pixel of the border, where scipy's 'constant' switches to cval abruptly.
+// OpenCV image: one resampling with the composed matrix (Keras resamples once too) by
+// typenet's own sampler, which does scipy.ndimage.affine_transform's arithmetic
+// (data/affine_sampler.hpp: Keras's pixels to float rounding, its fill modes and its
+// order-0 tie rule), then the flips, then rescale. OpenCV only holds the pixels and
+// flips them; cv::warpAffine is not used because it rounds source coordinates to 1/32
+// pixel (up to 5.8 grey levels from Keras's bilinear output) and breaks ties otherwise.
 #pragma once
 
 #include <cstddef>
@@ -21,35 +13,41 @@
 #include <string>
 
 #include <opencv2/core.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include "typenet/core/random.hpp"
+#include "typenet/data/affine_sampler.hpp"
 #include "typenet/data/image_data_generator.hpp"
 
 namespace typenet {
 
-inline int opencv_border_mode(FillMode mode) {
-    switch (mode) {
-        case FillMode::nearest: return cv::BORDER_REPLICATE;
-        case FillMode::constant: return cv::BORDER_CONSTANT;
-        case FillMode::reflect: return cv::BORDER_REFLECT;
-        case FillMode::wrap: return cv::BORDER_WRAP;
-    }
-    throw std::invalid_argument("unknown fill mode");
-}
-
-inline int opencv_interpolation(Interpolation interpolation) {
-    return interpolation == Interpolation::nearest ? cv::INTER_NEAREST : cv::INTER_LINEAR;
-}
-
-// Resamples `image` (any depth, 1 to 4 channels) through Keras's matrix `m` into `out`
-// (same size and type; may not alias `image`).
+// Resamples `image` (any depth, any number of channels) through Keras's matrix `m` into
+// `out` (same size and type; may not alias `image`; a preallocated `out` of that size and
+// type is written in place). Keras resamples float pixels: other depths are converted to
+// float, resampled and converted back (OpenCV's rounding).
 inline void apply_transform(const cv::Mat& image, cv::Mat& out, const AffineMatrix& m, FillMode fill_mode,
                             float cval, Interpolation interpolation) {
-    const auto map = opencv_inverse_map(m);
-    const cv::Mat warp = (cv::Mat_<double>(2, 3) << map[0], map[1], map[2], map[3], map[4], map[5]);
-    cv::warpAffine(image, out, warp, image.size(), opencv_interpolation(interpolation) | cv::WARP_INVERSE_MAP,
-                   opencv_border_mode(fill_mode), cv::Scalar::all(cval));
+    if (image.empty()) throw std::invalid_argument("apply_transform: empty image");
+    if (image.data == out.data) throw std::invalid_argument("apply_transform: the output aliases the input");
+    const bool is_float = image.depth() == CV_32F;
+    cv::Mat source = image;
+    if (!is_float)
+        image.convertTo(source, CV_32F);
+    else if (!image.isContinuous())
+        source = image.clone();
+    cv::Mat target;
+    if (is_float) {
+        out.create(image.size(), image.type());
+        target = out.isContinuous() ? out : cv::Mat(image.size(), image.type());
+    } else {
+        target.create(image.size(), source.type());
+    }
+    affine_resample(source.ptr<float>(), target.ptr<float>(), static_cast<std::size_t>(image.rows),
+                    static_cast<std::size_t>(image.cols), static_cast<std::size_t>(image.channels()), m, fill_mode,
+                    cval, interpolation);
+    if (!is_float)
+        target.convertTo(out, image.type());
+    else if (target.data != out.data)
+        target.copyTo(out);
 }
 
 inline cv::Mat apply_transform(const cv::Mat& image, const AffineMatrix& m, FillMode fill_mode, float cval,
@@ -67,8 +65,9 @@ inline void apply_transform(const cv::Mat& image, cv::Mat& out, const TransformP
     if (p.affine_is_identity()) {
         image.copyTo(out);
     } else {
-        apply_transform(image, out, transform_matrix(p, static_cast<std::size_t>(image.rows),
-                                                     static_cast<std::size_t>(image.cols)),
+        apply_transform(image, out,
+                        transform_matrix(p, static_cast<std::size_t>(image.rows),
+                                         static_cast<std::size_t>(image.cols), g.convention),
                         g.fill_mode, g.cval, g.interpolation);
     }
     if (p.flip_horizontal) cv::flip(out, out, 1);  // mirror the columns

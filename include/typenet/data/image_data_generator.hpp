@@ -17,6 +17,13 @@
 //     output pixel to the input position it reads, and centres it: M' = O * M * O^-1 with O
 //     the translation by (height / 2 + 0.5, width / 2 + 0.5) (Keras's
 //     transform_matrix_offset_center, +0.5 included).
+//   - KerasConvention::keras3 reproduces Keras 3's legacy ImageDataGenerator instead
+//     (keras/src/legacy/preprocessing/image.py): the same draws and the same R T S Z, but
+//     centred with O = (height / 2 - 0.5, width / 2 - 0.5) and then both axes of the matrix
+//     swapped (M' = P O M O^-1 P, P the row/col permutation). So in Keras 3 theta turns the
+//     other way, tx (drawn from height_shift_range, times the height) moves columns, ty
+//     rows, zx zooms columns, zy rows, the shear slants the other axis, and on a
+//     non-square image the centre is (width / 2 - 0.5, height / 2 - 0.5) in (row, col).
 //   - The flips come after the affine resampling; rescale multiplies after both.
 //   - Interpolation: bilinear by default (keras-preprocessing's interpolation_order=1);
 //     nearest reproduces Keras 2.1/2.2's own image module (order 0).
@@ -47,6 +54,22 @@ enum class FillMode {
 };
 
 enum class Interpolation { nearest, bilinear };
+
+// Which Keras's ImageDataGenerator the matrix reproduces (see the top of this file):
+// keras2 = keras-preprocessing 1.0/1.1 (Keras 2.1-2.4, the book's); keras3 = Keras 3's
+// keras.preprocessing.image.ImageDataGenerator, whose centre and axes differ.
+enum class KerasConvention { keras2, keras3 };
+
+inline const char* to_string(KerasConvention convention) {
+    return convention == KerasConvention::keras2 ? "keras2" : "keras3";
+}
+
+// "keras2" or "keras3"; anything else throws std::invalid_argument naming the choices.
+inline KerasConvention keras_convention_named(const std::string& name) {
+    if (name == "keras2") return KerasConvention::keras2;
+    if (name == "keras3") return KerasConvention::keras3;
+    throw std::invalid_argument("unknown Keras convention '" + name + "' (choose keras2 or keras3)");
+}
 
 inline const char* to_string(FillMode mode) {
     switch (mode) {
@@ -80,6 +103,7 @@ struct ImageDataGenerator {
     FillMode fill_mode = FillMode::nearest;
     float cval = 0.0f;  // the fill value for FillMode::constant, in 0..255 pixel units
     Interpolation interpolation = Interpolation::bilinear;
+    KerasConvention convention = KerasConvention::keras2;  // the book's Keras 2
 
     // Whether any random transform is on (rescale alone is not augmentation).
     bool augments() const {
@@ -174,8 +198,11 @@ inline AffineMatrix multiply(const AffineMatrix& a, const AffineMatrix& b) {
     return c;
 }
 
-// Keras's composed, centred matrix: output (row, col) -> input (row, col).
-inline AffineMatrix transform_matrix(const TransformParameters& p, std::size_t height, std::size_t width) {
+// Keras's composed, centred matrix: output (row, col) -> input (row, col), in the
+// convention's frame. The products are formed in Keras's order (np.dot of the same
+// matrices), so the doubles match what Keras hands to scipy to the last bit or nearly.
+inline AffineMatrix transform_matrix(const TransformParameters& p, std::size_t height, std::size_t width,
+                                     KerasConvention convention = KerasConvention::keras2) {
     constexpr double deg = std::numbers::pi / 180.0;
     const double t = p.theta * deg, s = p.shear * deg;
     const AffineMatrix rotation{{{std::cos(t), -std::sin(t), 0.0}, {std::sin(t), std::cos(t), 0.0}, {0.0, 0.0, 1.0}}};
@@ -184,18 +211,19 @@ inline AffineMatrix transform_matrix(const TransformParameters& p, std::size_t h
     const AffineMatrix zoom{{{p.zx, 0.0, 0.0}, {0.0, p.zy, 0.0}, {0.0, 0.0, 1.0}}};
     const AffineMatrix m = multiply(multiply(multiply(rotation, shift), shear), zoom);
 
-    const double o_r = static_cast<double>(height) / 2.0 + 0.5;
-    const double o_c = static_cast<double>(width) / 2.0 + 0.5;
-    const AffineMatrix offset{{{1.0, 0.0, o_r}, {0.0, 1.0, o_c}, {0.0, 0.0, 1.0}}};
-    const AffineMatrix reset{{{1.0, 0.0, -o_r}, {0.0, 1.0, -o_c}, {0.0, 0.0, 1.0}}};
-    return multiply(multiply(offset, m), reset);
-}
-
-// The same map in OpenCV's (x = col, y = row) convention, as the 2x3 matrix that
-// cv::warpAffine takes with WARP_INVERSE_MAP (dst(x, y) = src(m00 x + m01 y + m02, ...)).
-inline std::array<double, 6> opencv_inverse_map(const AffineMatrix& m) {
-    return {m[1][1], m[1][0], m[1][2],   // x_src = a11 x + a10 y + b1
-            m[0][1], m[0][0], m[0][2]};  // y_src = a01 x + a00 y + b0
+    // Keras 2: o = size / 2 + 0.5; Keras 3: size / 2 - 0.5. Both pair the height with the
+    // matrix's first axis, before Keras 3 swaps the axes.
+    const double half = convention == KerasConvention::keras2 ? 0.5 : -0.5;
+    const double o_0 = static_cast<double>(height) / 2.0 + half;
+    const double o_1 = static_cast<double>(width) / 2.0 + half;
+    const AffineMatrix offset{{{1.0, 0.0, o_0}, {0.0, 1.0, o_1}, {0.0, 0.0, 1.0}}};
+    const AffineMatrix reset{{{1.0, 0.0, -o_0}, {0.0, 1.0, -o_1}, {0.0, 0.0, 1.0}}};
+    const AffineMatrix centred = multiply(multiply(offset, m), reset);
+    if (convention == KerasConvention::keras2) return centred;
+    // Keras 3 reads its matrix as (x, y) = (col, row): swap columns 0 and 1, then rows.
+    return AffineMatrix{{{centred[1][1], centred[1][0], centred[1][2]},
+                         {centred[0][1], centred[0][0], centred[0][2]},
+                         {0.0, 0.0, 1.0}}};
 }
 
 // The generator for image `index` in epoch `epoch`: a pure function of the three numbers,

@@ -1,0 +1,249 @@
+// typenet/data/affine_sampler.hpp
+// Resamples an image through an affine matrix with the arithmetic of
+// scipy.ndimage.affine_transform (scipy >= 1.6, ndimage/src/ni_interpolation.c), which
+// both Keras generations call per channel: order 0 (nearest) and order 1 (bilinear), the
+// four fill modes Keras exposes. No OpenCV: it works on HWC float buffers.
+//
+// For output pixel (r, c) and matrix m (rows: input row, input col; on (row, col, 1)):
+//   in_r = (m[0][2] + r * m[0][0]) + c * m[0][1]   in double, in scipy's order, so the
+//   in_c = (m[1][2] + r * m[1][0]) + c * m[1][1]   coordinates are bit for bit scipy's
+// Then, per axis of length n (scipy's map_coordinate, then its filter taps):
+//   nearest   no mapping; taps outside 0..n-1 are clamped (aaaa|abcd|dddd)
+//   reflect   half-sample symmetric (dcba|abcd|dcba): -x -> x - 1 (with scipy's 1e-15
+//             guard at -0), beyond the end 2n - x - 1; taps mapped the same way
+//   wrap      scipy's 'wrap', NOT periodic in n: the first and last pixels overlap, the
+//             period is n - 1 (abcd|bcd|bcd: a shift of -3 on 1..6 reads 3 4 5 | 1 2 3);
+//             taps past the end are mirrored ('grid-wrap', the period-n one, is not what
+//             Keras passes)
+//   constant  a coordinate outside [0, n - 1] (exactly: no tolerance) gives cval for the
+//             whole pixel; inside, taps past the edge are mirrored (their weight is 0)
+// Order 0 reads the tap floor(x + 0.5): ties (x exactly k + 0.5) go up, to k + 1.
+// Order 1 reads floor(x) and floor(x) + 1 with weights w0 = 1 - f, w1 = 1 - w0
+// (f = x - floor(x); scipy's get_spline_interpolation_weights), and sums in scipy's
+// order: t = v00 w0r w0c + v01 w0r w1c + v10 w1r w0c + v11 w1r w1c, each product
+// formed as (v * w_row) * w_col in double, the sum rounded once to float.
+// Compiled without FMA contraction (the default x86-64 target, where there is no FMA),
+// the result is bit for bit scipy's for the same matrix; with -march=native GCC may
+// fuse multiply-adds and move the last bit, which changes only exact ties.
+//
+// Speed: the coordinate of a pixel is that of its left neighbour plus m[.][1] in exact
+// arithmetic, but not in floating point, so every pixel's is computed afresh as scipy
+// does; rows that never leave the image (the common case) skip the fill-mode mapping.
+// Callers run one image per worker thread (PrefetchQueue); one image is not split.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "typenet/data/image_data_generator.hpp"
+
+namespace typenet {
+
+namespace detail {
+
+// scipy's map_coordinate (ni_interpolation.c) for the modes Keras passes, plus 'mirror'
+// (whole-sample symmetric: dcb|abcd|cba), which scipy uses for the taps of 'wrap' and
+// 'constant'. Returns -1 for 'constant' outside [0, len - 1].
+enum class Extend { nearest, wrap, reflect, mirror, constant };
+
+inline double map_coordinate(double in, std::int64_t len, Extend mode) {
+    if (in < 0) {
+        switch (mode) {
+            case Extend::mirror:
+                if (len <= 1) return 0;
+                {
+                    const std::int64_t sz2 = 2 * len - 2;
+                    in = static_cast<double>(sz2 * static_cast<std::int64_t>(-in / static_cast<double>(sz2))) + in;
+                    in = in <= static_cast<double>(1 - len) ? in + static_cast<double>(sz2) : -in;
+                }
+                break;
+            case Extend::reflect:
+                if (len <= 1) return 0;
+                {
+                    const std::int64_t sz2 = 2 * len;
+                    if (in < static_cast<double>(-sz2))
+                        in = static_cast<double>(sz2 * static_cast<std::int64_t>(-in / static_cast<double>(sz2))) + in;
+                    // scipy's guard: -1e-15 < in < 0 must not map to exactly -1 (cval).
+                    in = in < static_cast<double>(-len) ? in + static_cast<double>(sz2) : (in > -1e-15 ? 1e-15 : -in) - 1;
+                }
+                break;
+            case Extend::wrap:
+                if (len <= 1) return 0;
+                {
+                    const std::int64_t sz = len - 1;
+                    in += static_cast<double>(sz * (static_cast<std::int64_t>(-in / static_cast<double>(sz)) + 1));
+                }
+                break;
+            case Extend::nearest: in = 0; break;
+            case Extend::constant: in = -1; break;
+        }
+    } else if (in > static_cast<double>(len - 1)) {
+        switch (mode) {
+            case Extend::mirror:
+                if (len <= 1) return 0;
+                {
+                    const std::int64_t sz2 = 2 * len - 2;
+                    in -= static_cast<double>(sz2 * static_cast<std::int64_t>(in / static_cast<double>(sz2)));
+                    if (in >= static_cast<double>(len)) in = static_cast<double>(sz2) - in;
+                }
+                break;
+            case Extend::reflect:
+                if (len <= 1) return 0;
+                {
+                    const std::int64_t sz2 = 2 * len;
+                    in -= static_cast<double>(sz2 * static_cast<std::int64_t>(in / static_cast<double>(sz2)));
+                    if (in >= static_cast<double>(len)) in = static_cast<double>(sz2) - in - 1;
+                }
+                break;
+            case Extend::wrap:
+                if (len <= 1) return 0;
+                {
+                    const std::int64_t sz = len - 1;
+                    in -= static_cast<double>(sz * static_cast<std::int64_t>(in / static_cast<double>(sz)));
+                }
+                break;
+            case Extend::nearest: in = static_cast<double>(len - 1); break;
+            case Extend::constant: in = -1; break;
+        }
+    }
+    return in;
+}
+
+inline Extend extend_of(FillMode mode) {
+    switch (mode) {
+        case FillMode::nearest: return Extend::nearest;
+        case FillMode::constant: return Extend::constant;
+        case FillMode::reflect: return Extend::reflect;
+        case FillMode::wrap: return Extend::wrap;
+    }
+    throw std::invalid_argument("affine_resample: unknown fill mode");
+}
+
+// scipy maps the filter taps near an edge with this mode (_get_spline_boundary_mode).
+inline Extend tap_extend_of(Extend mode) {
+    return mode == Extend::constant || mode == Extend::wrap ? Extend::mirror : mode;
+}
+
+// Where one axis reads: taps i0, i1 (in 0..len-1) with weights w0, w1; `outside` when
+// 'constant' gives cval. Order 0 uses i0 only.
+struct AxisTaps {
+    std::int64_t i0 = 0, i1 = 0;
+    double w0 = 1.0, w1 = 0.0;
+    bool outside = false;
+};
+
+template <int Order>
+inline AxisTaps axis_taps(double in, std::int64_t len, Extend mode, Extend tap_mode) {
+    AxisTaps a;
+    double cc = in;
+    if (mode != Extend::nearest) cc = map_coordinate(cc, len, mode);  // scipy skips it for 'nearest'
+    if (!(cc > -1.0) && mode != Extend::nearest) {
+        a.outside = true;
+        return a;
+    }
+    const double base = Order == 1 ? std::floor(cc) : std::floor(cc + 0.5);
+    const auto start = static_cast<std::int64_t>(base);
+    a.i0 = start;
+    a.i1 = start + 1;
+    if (start < 0 || start + Order >= len) {
+        a.i0 = static_cast<std::int64_t>(map_coordinate(static_cast<double>(start), len, tap_mode));
+        if (Order == 1) a.i1 = static_cast<std::int64_t>(map_coordinate(static_cast<double>(start + 1), len, tap_mode));
+    }
+    if (Order == 1) {
+        const double f = cc - std::floor(cc);
+        a.w0 = 1.0 - f;
+        a.w1 = 1.0 - a.w0;  // scipy: the weights sum to 1 by construction
+    }
+    return a;
+}
+
+template <int Order>
+inline void affine_resample_rows(const float* in, float* out, std::int64_t height, std::int64_t width,
+                                 std::int64_t channels, const AffineMatrix& m, Extend mode, float cval,
+                                 std::int64_t row_begin, std::int64_t row_end) {
+    const Extend tap_mode = tap_extend_of(mode);
+    const double hmax = static_cast<double>(height - 1), wmax = static_cast<double>(width - 1);
+    const std::int64_t stride = width * channels;
+    for (std::int64_t r = row_begin; r < row_end; ++r) {
+        const double rd = static_cast<double>(r);
+        const double base_r = m[0][2] + rd * m[0][0];  // scipy: shift first, then each coordinate
+        const double base_c = m[1][2] + rd * m[1][0];
+        float* o = out + r * stride;
+        for (std::int64_t c = 0; c < width; ++c, o += channels) {
+            const double cd = static_cast<double>(c);
+            const double sr = base_r + cd * m[0][1];
+            const double sc = base_c + cd * m[1][1];
+            // Inside (all taps in the image, no mapping): the hot path.
+            if (sr >= 0.0 && sc >= 0.0 && sr < hmax && sc < wmax) {
+                const double fr = std::floor(Order == 1 ? sr : sr + 0.5);
+                const double fc = std::floor(Order == 1 ? sc : sc + 0.5);
+                const float* p = in + static_cast<std::int64_t>(fr) * stride + static_cast<std::int64_t>(fc) * channels;
+                if (Order == 0) {
+                    for (std::int64_t k = 0; k < channels; ++k) o[k] = p[k];
+                } else {
+                    const double wr0 = 1.0 - (sr - fr), wc0 = 1.0 - (sc - fc);
+                    const double wr1 = 1.0 - wr0, wc1 = 1.0 - wc0;
+                    const float* q = p + stride;
+                    for (std::int64_t k = 0; k < channels; ++k) {
+                        double t = static_cast<double>(p[k]) * wr0 * wc0;
+                        t += static_cast<double>(p[k + channels]) * wr0 * wc1;
+                        t += static_cast<double>(q[k]) * wr1 * wc0;
+                        t += static_cast<double>(q[k + channels]) * wr1 * wc1;
+                        o[k] = static_cast<float>(t);
+                    }
+                }
+                continue;
+            }
+            const AxisTaps ar = axis_taps<Order>(sr, height, mode, tap_mode);
+            const AxisTaps ac = ar.outside ? AxisTaps{} : axis_taps<Order>(sc, width, mode, tap_mode);
+            if (ar.outside || ac.outside) {
+                for (std::int64_t k = 0; k < channels; ++k) o[k] = cval;  // scipy stores (float)cval
+                continue;
+            }
+            const float* p00 = in + ar.i0 * stride + ac.i0 * channels;
+            if (Order == 0) {
+                for (std::int64_t k = 0; k < channels; ++k) o[k] = p00[k];
+                continue;
+            }
+            const float* p01 = in + ar.i0 * stride + ac.i1 * channels;
+            const float* p10 = in + ar.i1 * stride + ac.i0 * channels;
+            const float* p11 = in + ar.i1 * stride + ac.i1 * channels;
+            for (std::int64_t k = 0; k < channels; ++k) {
+                double t = static_cast<double>(p00[k]) * ar.w0 * ac.w0;
+                t += static_cast<double>(p01[k]) * ar.w0 * ac.w1;
+                t += static_cast<double>(p10[k]) * ar.w1 * ac.w0;
+                t += static_cast<double>(p11[k]) * ar.w1 * ac.w1;
+                o[k] = static_cast<float>(t);
+            }
+        }
+    }
+}
+
+}  // namespace detail
+
+// Resamples `in` (height x width x channels floats, row-major HWC) through Keras's
+// matrix `m` (output (row, col) -> input (row, col)) into `out` (same shape; may not
+// alias `in`), as scipy.ndimage.affine_transform(channel, m[:2, :2], m[:2, 2],
+// order=0|1, mode=fill_mode, cval=cval) does for every channel. Throws
+// std::invalid_argument for an empty image or aliasing buffers.
+inline void affine_resample(const float* in, float* out, std::size_t height, std::size_t width,
+                            std::size_t channels, const AffineMatrix& m, FillMode fill_mode, float cval,
+                            Interpolation interpolation) {
+    if (height == 0 || width == 0 || channels == 0)
+        throw std::invalid_argument("affine_resample: empty image (" + std::to_string(height) + " x " +
+                                    std::to_string(width) + " x " + std::to_string(channels) + ")");
+    const std::size_t n = height * width * channels;
+    if (in < out + n && out < in + n) throw std::invalid_argument("affine_resample: output overlaps the input");
+    const auto h = static_cast<std::int64_t>(height), w = static_cast<std::int64_t>(width);
+    const auto ch = static_cast<std::int64_t>(channels);
+    const detail::Extend mode = detail::extend_of(fill_mode);
+    if (interpolation == Interpolation::nearest)
+        detail::affine_resample_rows<0>(in, out, h, w, ch, m, mode, cval, 0, h);
+    else
+        detail::affine_resample_rows<1>(in, out, h, w, ch, m, mode, cval, 0, h);
+}
+
+}  // namespace typenet
