@@ -9,7 +9,8 @@
 //   data_throughput --no-training-step # only the data side
 //
 // Prints images/s for: augmented (the training source), not augmented (validation), and
-// augmented on the caller's thread (one core, for reference); then the measured CPU
+// augmented on the caller's thread (one core, for reference); the resampling alone
+// (typenet's sampler against cv::warpAffine on the same matrices); then the measured CPU
 // training step of model C (RegularizedCNN 150x150x3, batch 30, RMSprop) and the
 // chapter's own GPU rate for model C (3,000 images per 11 s epoch), and a verdict.
 #include <algorithm>
@@ -31,6 +32,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "../examples/common/cli.hpp"
+#include "typenet/data/augment.hpp"
 #include "typenet/data/image_folder_source.hpp"
 #include "typenet/typenet.hpp"
 #include "typenet/train/trainer.hpp"
@@ -85,6 +87,48 @@ Rate measure(tn::BatchSource& source, std::size_t epochs, std::size_t batch) {
     return rate;
 }
 
+// The resampling alone, in the caller's thread: typenet's sampler (scipy's arithmetic)
+// against cv::warpAffine (what typenet used before; 1/32-pixel coordinates) on the same
+// 150x150x3 float picture and the same matrices, drawn with the chapter's settings.
+void measure_resampling(const tn::ImageDataGenerator& g, std::size_t count) {
+    cv::Mat picture(150, 150, CV_8UC3);
+    cv::RNG rng(7);
+    rng.fill(picture, cv::RNG::UNIFORM, cv::Scalar::all(0), cv::Scalar::all(256));
+    cv::GaussianBlur(picture, picture, cv::Size(7, 7), 2.0);
+    cv::Mat image;
+    picture.convertTo(image, CV_32F);
+    std::vector<tn::AffineMatrix> matrices;
+    tn::Random random(42);
+    for (std::size_t i = 0; i < count; ++i)
+        matrices.push_back(tn::transform_matrix(tn::random_transform(g, 150, 150, random), 150, 150, g.convention));
+    cv::Mat out(150, 150, CV_32FC3);
+    // CPU time of the whole process per image: cv::warpAffine may use OpenCV's own threads,
+    // and other programs sharing the cores do not count.
+    auto cpu_ms = [&](auto&& resample) {
+        resample(matrices[0]);  // warm-up
+        const std::clock_t start = std::clock();
+        for (const auto& m : matrices) resample(m);
+        return 1000.0 * static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC / static_cast<double>(count);
+    };
+    std::printf("resampling alone, 150x150x3 float, caller's thread (%s convention):\n", tn::to_string(g.convention));
+    for (const auto interpolation : {tn::Interpolation::bilinear, tn::Interpolation::nearest}) {
+        const double ours = cpu_ms([&](const tn::AffineMatrix& m) {
+            tn::apply_transform(image, out, m, g.fill_mode, g.cval, interpolation);
+        });
+        const double opencv = cpu_ms([&](const tn::AffineMatrix& m) {
+            // The old path: Keras's (row, col) matrix as OpenCV's (x, y) inverse map.
+            const cv::Mat warp = (cv::Mat_<double>(2, 3) << m[1][1], m[1][0], m[1][2], m[0][1], m[0][0], m[0][2]);
+            cv::warpAffine(image, out, warp, image.size(),
+                           (interpolation == tn::Interpolation::nearest ? cv::INTER_NEAREST : cv::INTER_LINEAR) |
+                               cv::WARP_INVERSE_MAP,
+                           cv::BORDER_REPLICATE);
+        });
+        const char* name = interpolation == tn::Interpolation::bilinear ? "bilinear" : "nearest";
+        std::printf("  %-9s typenet sampler %.3f ms CPU (~%.0f/s per core)   cv::warpAffine %.3f ms CPU (~%.0f/s)\n",
+                    name, ours, 1000.0 / ours, opencv, 1000.0 / opencv);
+    }
+}
+
 // Wall-clock rate, and the CPU time per image with what it would give on `cores` free cores.
 void print(const char* what, const Rate& r, std::size_t cores) {
     const double cpu_ms = 1000.0 * r.cpu_seconds / r.images;
@@ -99,8 +143,8 @@ int main(int argc, char** argv) {
     const examples::CommandLine cli(
         argc, argv,
         "usage: data_throughput [--dir DIR] [--images N] [--workers N] [--epochs N] [--batch N] "
-        "[--no-training-step]\n",
-        {"dir", "images", "workers", "epochs", "batch", "steps"}, {"no-training-step"});
+        "[--no-training-step] [--keras-convention keras2|keras3]\n",
+        {"dir", "images", "workers", "epochs", "batch", "steps", "keras-convention"}, {"no-training-step"});
     const std::size_t workers = static_cast<std::size_t>(cli.integer("workers", 2));
     const std::size_t epochs = static_cast<std::size_t>(cli.integer("epochs", 2));
     const std::size_t batch = static_cast<std::size_t>(cli.integer("batch", 30));
@@ -116,7 +160,8 @@ int main(int argc, char** argv) {
             generate_folder(generated, count);
             folder = generated;
         }
-        const tn::ImageDataGenerator chapter = tn::chapter5_augmentation();
+        tn::ImageDataGenerator chapter = tn::chapter5_augmentation();
+        chapter.convention = tn::keras_convention_named(cli.text("keras-convention", "keras2"));
         tn::ImageFolderOptions options;
         options.size = tn::input_image_size<tn::zoo::RegularizedCNN<150, 150, 3>>();
         options.generator = chapter;
@@ -140,6 +185,7 @@ int main(int argc, char** argv) {
         print(("decode+resize+rescale (validation), " + with_workers).c_str(), plain, cores);
         print("decode+resize+augment+rescale, caller's thread", single, 1);
         std::printf("  peak samples held ready: %zu of %zu slots\n", train.peak_prefetched(), options.prefetch);
+        measure_resampling(chapter, 300);
 
         // What the training step consumes.
         constexpr double chapter_gpu_rate = 3000.0 / 11.0;  // model C: 3,000 images per 11 s epoch (book, GPU)

@@ -31,9 +31,11 @@ int main(int argc, char** argv) {
         "  --overwrite        replace an earlier build in --out\n"
         "  --copy             copy files (default: hard links where the file system allows)\n"
         "  --augmentation-grid PNG  also draw the first training image of each class and five\n"
-        "                     augmented variants (the chapter's settings), at 150x150\n";
+        "                     augmented variants (the chapter's settings), at 150x150\n"
+        "  --keras-convention C  the grid's augmentation: keras2 (default, the book's) or keras3\n";
     const examples::CommandLine cli(argc, argv, usage,
-                                    {"source", "out", "seed", "train", "validation", "test", "augmentation-grid"},
+                                    {"source", "out", "seed", "train", "validation", "test", "augmentation-grid",
+                                     "keras-convention"},
                                     {"overwrite", "copy"});
     if (!cli.has("source") || !cli.has("out")) cli.fail("--source and --out are required");
     auto count = [&](const char* name, long long fallback) {
@@ -68,7 +70,12 @@ int main(int argc, char** argv) {
                         firsts.push_back(train.paths[i]);
                         break;
                     }
-            const tn::ImageDataGenerator chapter = tn::chapter5_augmentation();
+            tn::ImageDataGenerator chapter = tn::chapter5_augmentation();
+            try {
+                chapter.convention = tn::keras_convention_named(cli.text("keras-convention", "keras2"));
+            } catch (const std::invalid_argument& e) {
+                cli.fail(std::string("--keras-convention: ") + e.what());
+            }
             tn::AugmentationGridOptions grid;
             grid.seed = options.seed;
             const std::filesystem::path png = cli.text("augmentation-grid");

@@ -171,16 +171,17 @@ public:
             g.height_shift_range = 0.05;
         }
         g.rescale = 1.0f;  // the images here are raw 0..255; preprocessing scales them later
+        g.convention = options_.keras_convention;
         return g;
     }
     [[nodiscard]] std::string augmentation_text() const {
         const auto g = augmentation();
-        char text[200];
+        char text[240];
         std::snprintf(text, sizeof text,
                       "%s: rotation_range=%g, width_shift_range=%g, height_shift_range=%g, shear_range=%g, "
-                      "zoom_range=%g, horizontal_flip=True, fill_mode='nearest'",
+                      "zoom_range=%g, horizontal_flip=True, fill_mode='nearest' (%s convention)",
                       augmentation_kind().c_str(), g.rotation_range, g.width_shift_range, g.height_shift_range,
-                      g.shear_range, g.zoom_range.upper - 1.0);
+                      g.shear_range, g.zoom_range.upper - 1.0, tn::to_string(g.convention));
         return text;
     }
     // The backbone's input preparation: the flag with --data; the default task's is always

@@ -36,6 +36,7 @@ struct ExperimentOptions {
     std::optional<std::size_t> train_per_class, validation_per_class, test_per_class;
     typenet::Preprocessing preprocessing = typenet::Preprocessing::chapter;
     std::string augmentation;           // "chapter", "mild" or "" (the setting's default)
+    typenet::KerasConvention keras_convention = typenet::KerasConvention::keras2;  // whose augmentation pixels
     std::size_t pretrain_per_class = 6000;  // the default task's backbone: images per class (all)
     std::size_t pretrain_epochs = 2;
     bool quiet = false;
@@ -49,7 +50,8 @@ struct ExperimentOptions {
 inline std::vector<std::string> experiment_flags() {
     return {"data",           "out",          "epochs",      "batch-size",       "lr",
             "seed",           "weights",      "threads",     "train-per-class",  "validation-per-class",
-            "test-per-class", "preprocessing", "augmentation", "pretrain-per-class", "pretrain-epochs"};
+            "test-per-class", "preprocessing", "augmentation", "pretrain-per-class", "pretrain-epochs",
+            "keras-convention"};
 }
 inline std::vector<std::string> experiment_switches() { return {"summary", "quiet"}; }
 
@@ -72,6 +74,8 @@ inline std::string experiment_usage() {
            "                        preprocess_input: BGR minus ImageNet means); default chapter\n"
            "  --augmentation KIND   chapter (rotation 50, shifts 0.2, shear 0.2, zoom 0.3, h-flip) or mild\n"
            "                        (h-flip, shifts 0.05); default: chapter for --data, mild for the default task\n"
+           "  --keras-convention C  keras2 (the book's Keras 2 ImageDataGenerator, default) or keras3 (Keras 3's:\n"
+           "                        other centre, rows and columns swapped; see docs/data.md)\n"
            "  --pretrain-per-class N, --pretrain-epochs N   the default task's backbone (6000 = all, 2)\n"
            "  --quiet               one line per epoch\n"
            "  --summary             print the Keras-style summary of the book's model and exit\n";
@@ -100,6 +104,13 @@ inline ExperimentOptions parse_experiment_options(const CommandLine& cli) {
     o.augmentation = cli.text("augmentation", "");
     if (!o.augmentation.empty() && o.augmentation != "chapter" && o.augmentation != "mild")
         cli.fail("--augmentation takes 'chapter' or 'mild', got '" + o.augmentation + "'");
+    if (cli.has("keras-convention")) {
+        try {
+            o.keras_convention = typenet::keras_convention_named(cli.text("keras-convention"));
+        } catch (const std::exception& e) {
+            cli.fail(std::string("--keras-convention: ") + e.what());
+        }
+    }
     o.pretrain_per_class = cli.positive("pretrain-per-class", 6000);
     o.pretrain_epochs = cli.positive("pretrain-epochs", 2);
     o.quiet = cli.has("quiet");
