@@ -19,6 +19,7 @@
 
 #include "common/cli.hpp"
 #include "typenet/backend/cpu/parallel.hpp"
+#include "typenet/data/image_data_generator.hpp"
 #include "typenet/data/preprocessing.hpp"
 
 namespace examples {
