@@ -82,6 +82,7 @@ BOOST_AUTO_TEST_CASE(random_transform_draws_in_keras_order_and_ranges) {
                              .zoom_range = 0.3,
                              .horizontal_flip = true,
                              .vertical_flip = true};
+    g.channel_shift_range = 10;
     tn::Random rng(123), replay(123);
     const auto p = tn::random_transform(g, 150, 200, rng);
     // The same numbers drawn by hand in Keras's order.
@@ -93,6 +94,8 @@ BOOST_AUTO_TEST_CASE(random_transform_draws_in_keras_order_and_ranges) {
     BOOST_CHECK_EQUAL(p.zy, replay.uniform_double(0.7, 1.3));
     BOOST_CHECK_EQUAL(p.flip_horizontal, replay.uniform_double(0, 1) < 0.5);
     BOOST_CHECK_EQUAL(p.flip_vertical, replay.uniform_double(0, 1) < 0.5);
+    BOOST_REQUIRE(p.channel_shift_intensity.has_value());  // Keras draws it after the flips
+    BOOST_CHECK_EQUAL(*p.channel_shift_intensity, replay.uniform_double(-10, 10));
     BOOST_CHECK_EQUAL(rng.state(), replay.state());
 
     // Over many draws: inside the ranges, zx and zy independent, flips about half the time.
@@ -116,7 +119,8 @@ BOOST_AUTO_TEST_CASE(random_transform_draws_in_keras_order_and_ranges) {
     tn::ImageDataGenerator off;
     tn::Random untouched(5);
     const auto none = tn::random_transform(off, 10, 10, untouched);
-    BOOST_CHECK(none.affine_is_identity() && !none.flip_horizontal && !none.flip_vertical);
+    BOOST_CHECK(none.affine_is_identity() && !none.flip_horizontal && !none.flip_vertical &&
+                !none.channel_shift_intensity);
     BOOST_CHECK_EQUAL(untouched.state(), tn::Random(5).state());
     BOOST_CHECK(!off.augments() && g.augments());
     BOOST_CHECK(!g.without_augmentation().augments());

@@ -8,6 +8,7 @@
 // pixel (up to 5.8 grey levels from Keras's bilinear output) and breaks ties otherwise.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -57,8 +58,26 @@ inline cv::Mat apply_transform(const cv::Mat& image, const AffineMatrix& m, Fill
     return out;
 }
 
+// Keras's apply_channel_shift: every value plus `intensity` (rounded to float first, as
+// numpy adds a Python float to a float32 array), clipped to the image's min and max over
+// all channels. In place.
+inline void apply_channel_shift(cv::Mat& image, double intensity) {
+    cv::Mat values = image;
+    if (image.depth() != CV_32F) image.convertTo(values, CV_32F);
+    if (!values.isContinuous()) values = values.clone();
+    float* v = values.ptr<float>();
+    const std::size_t n = values.total() * static_cast<std::size_t>(values.channels());
+    if (n == 0) return;
+    float low = v[0], high = v[0];
+    for (std::size_t i = 1; i < n; ++i) low = std::min(low, v[i]), high = std::max(high, v[i]);
+    const auto shift = static_cast<float>(intensity);
+    for (std::size_t i = 0; i < n; ++i) v[i] = std::min(std::max(v[i] + shift, low), high);
+    if (values.data != image.data) values.convertTo(image, image.type());
+}
+
 // Keras's ImageDataGenerator.apply_transform: the affine part (left alone when it is the
-// identity, as Keras does), then the horizontal and vertical flips. No rescale.
+// identity, as Keras does), the channel shift, then the horizontal and vertical flips.
+// No rescale.
 // `out` may be preallocated (same size and type) to write into a caller's buffer.
 inline void apply_transform(const cv::Mat& image, cv::Mat& out, const TransformParameters& p,
                             const ImageDataGenerator& g) {
@@ -70,6 +89,7 @@ inline void apply_transform(const cv::Mat& image, cv::Mat& out, const TransformP
                                          static_cast<std::size_t>(image.cols), g.convention),
                         g.fill_mode, g.cval, g.interpolation);
     }
+    if (p.channel_shift_intensity) apply_channel_shift(out, *p.channel_shift_intensity);
     if (p.flip_horizontal) cv::flip(out, out, 1);  // mirror the columns
     if (p.flip_vertical) cv::flip(out, out, 0);    // mirror the rows
 }

@@ -12,7 +12,8 @@
 //     shear ~ U(-shear_range, shear_range) degrees (Keras 2.2 and later; Keras <= 2.1
 //       read shear_range as radians);
 //     zx then zy ~ U(zoom lower, zoom upper), independently (zx scales rows, zy columns,
-//       Keras's naming); then a horizontal and a vertical flip, each with probability 1/2.
+//       Keras's naming); then a horizontal and a vertical flip, each with probability 1/2;
+//       then channel_shift_intensity ~ U(-channel_shift_range, channel_shift_range).
 //   - transform_matrix composes M = R * T * S * Z on (row, col, 1) coordinates, mapping an
 //     output pixel to the input position it reads, and centres it: M' = O * M * O^-1 with O
 //     the translation by (height / 2 + 0.5, width / 2 + 0.5) (Keras's
@@ -24,7 +25,8 @@
 //     other way, tx (drawn from height_shift_range, times the height) moves columns, ty
 //     rows, zx zooms columns, zy rows, the shear slants the other axis, and on a
 //     non-square image the centre is (width / 2 - 0.5, height / 2 - 0.5) in (row, col).
-//   - The flips come after the affine resampling; rescale multiplies after both.
+//   - After the affine resampling: the channel shift (x + intensity, clipped to the
+//     resampled image's min and max over all channels), then the flips; rescale last.
 //   - Interpolation: bilinear by default (keras-preprocessing's interpolation_order=1);
 //     nearest reproduces Keras 2.1/2.2's own image module (order 0).
 //   - Validation data: rescale only (without_augmentation()).
@@ -38,6 +40,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <numbers>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -104,11 +107,15 @@ struct ImageDataGenerator {
     float cval = 0.0f;  // the fill value for FillMode::constant, in 0..255 pixel units
     Interpolation interpolation = Interpolation::bilinear;
     KerasConvention convention = KerasConvention::keras2;  // the book's Keras 2
+    // Adds one random value in [-range, range) to every channel after the resampling,
+    // clipped to the image's own min and max (Keras's apply_channel_shift); pixel units.
+    double channel_shift_range = 0.0;
 
     // Whether any random transform is on (rescale alone is not augmentation).
     bool augments() const {
         return rotation_range != 0.0 || width_shift_range != 0.0 || height_shift_range != 0.0 ||
-               shear_range != 0.0 || !zoom_range.is_identity() || horizontal_flip || vertical_flip;
+               shear_range != 0.0 || !zoom_range.is_identity() || horizontal_flip || vertical_flip ||
+               channel_shift_range != 0.0;
     }
     // The same rescaling without any random transform: what validation data gets.
     ImageDataGenerator without_augmentation() const {
@@ -142,6 +149,7 @@ inline void validate(const ImageDataGenerator& g) {
     check(g.width_shift_range >= 0.0 && std::isfinite(g.width_shift_range), "width_shift_range must be >= 0");
     check(g.height_shift_range >= 0.0 && std::isfinite(g.height_shift_range), "height_shift_range must be >= 0");
     check(g.shear_range >= 0.0 && std::isfinite(g.shear_range), "shear_range must be >= 0 (degrees)");
+    check(g.channel_shift_range >= 0.0 && std::isfinite(g.channel_shift_range), "channel_shift_range must be >= 0");
     check(g.zoom_range.lower > 0.0 && g.zoom_range.lower <= g.zoom_range.upper && std::isfinite(g.zoom_range.upper),
           "zoom_range must satisfy 0 < lower <= upper (got [" + std::to_string(g.zoom_range.lower) + ", " +
               std::to_string(g.zoom_range.upper) + "])");
@@ -157,6 +165,7 @@ struct TransformParameters {
     double zy = 1.0;     // zoom of columns
     bool flip_horizontal = false;
     bool flip_vertical = false;
+    std::optional<double> channel_shift_intensity;  // Keras: None unless channel_shift_range
 
     // True when the affine part is the identity: Keras then leaves the pixels untouched.
     bool affine_is_identity() const {
@@ -184,6 +193,8 @@ inline TransformParameters random_transform(const ImageDataGenerator& g, std::si
     }
     p.flip_horizontal = g.horizontal_flip && rng.uniform_double(0.0, 1.0) < 0.5;
     p.flip_vertical = g.vertical_flip && rng.uniform_double(0.0, 1.0) < 0.5;
+    if (g.channel_shift_range != 0.0)
+        p.channel_shift_intensity = rng.uniform_double(-g.channel_shift_range, g.channel_shift_range);
     return p;
 }
 
