@@ -245,6 +245,9 @@ BOOST_AUTO_TEST_CASE(sampler_rounds_ties_up_and_wraps_with_scipys_period) {
     // Other depths resample as float and convert back; buffers must not alias.
     cv::Mat bytes(3, 3, CV_8UC1, cv::Scalar(100));
     BOOST_CHECK_EQUAL(tn::apply_transform(bytes, shift, tn::FillMode::nearest, 0, tn::Interpolation::bilinear).at<uchar>(1, 1), 100);
+    const tn::AffineMatrix broken{{{1, 0, std::nan("")}, {0, 1, 0}, {0, 0, 1}}};
+    BOOST_CHECK_THROW(tn::apply_transform(row, broken, tn::FillMode::nearest, 0, tn::Interpolation::nearest),
+                      std::invalid_argument);
     cv::Mat same = row.clone();
     BOOST_CHECK_THROW(tn::apply_transform(same, same, shift, tn::FillMode::nearest, 0, tn::Interpolation::nearest),
                       std::invalid_argument);

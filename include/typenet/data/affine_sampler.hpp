@@ -259,7 +259,8 @@ inline void affine_resample_any(const float* in, float* out, std::int64_t h, std
 // matrix `m` (output (row, col) -> input (row, col)) into `out` (same shape; may not
 // alias `in`), as scipy.ndimage.affine_transform(channel, m[:2, :2], m[:2, 2],
 // order=0|1, mode=fill_mode, cval=cval) does for every channel. Throws
-// std::invalid_argument for an empty image or aliasing buffers.
+// std::invalid_argument for an empty image, aliasing buffers, or a matrix that is not
+// finite or sends the image's corners beyond 2^52 pixels.
 inline void affine_resample(const float* in, float* out, std::size_t height, std::size_t width,
                             std::size_t channels, const AffineMatrix& m, FillMode fill_mode, float cval,
                             Interpolation interpolation) {
@@ -268,6 +269,20 @@ inline void affine_resample(const float* in, float* out, std::size_t height, std
                                     std::to_string(width) + " x " + std::to_string(channels) + ")");
     const std::size_t n = height * width * channels;
     if (in < out + n && out < in + n) throw std::invalid_argument("affine_resample: output overlaps the input");
+    // Positions become integers: a matrix that is not finite, or sends a corner of the image
+    // beyond 2^52 pixels, has no meaning as an image transform (and would overflow).
+    for (const double r : {0.0, static_cast<double>(height - 1)})
+        for (const double c : {0.0, static_cast<double>(width - 1)})
+            for (int axis = 0; axis < 2; ++axis) {
+                const double x = (m[axis][2] + r * m[axis][0]) + c * m[axis][1];
+                if (!(std::abs(x) < 0x1p52))
+                    throw std::invalid_argument("affine_resample: the matrix [[" + std::to_string(m[0][0]) + ", " +
+                                                std::to_string(m[0][1]) + ", " + std::to_string(m[0][2]) + "], [" +
+                                                std::to_string(m[1][0]) + ", " + std::to_string(m[1][1]) + ", " +
+                                                std::to_string(m[1][2]) + "]] sends a corner of the " +
+                                                std::to_string(height) + " x " + std::to_string(width) +
+                                                " image to " + std::to_string(x) + " (not finite or too far)");
+            }
     const auto h = static_cast<std::int64_t>(height), w = static_cast<std::int64_t>(width);
     const auto ch = static_cast<std::int64_t>(channels);
     const detail::Extend mode = detail::extend_of(fill_mode);
