@@ -22,18 +22,20 @@
 // (f = x - floor(x); scipy's get_spline_interpolation_weights), and sums in scipy's
 // order: t = v00 w0r w0c + v01 w0r w1c + v10 w1r w0c + v11 w1r w1c, each product
 // formed as (v * w_row) * w_col in double, the sum rounded once to float.
-// Compiled without FMA contraction (the default x86-64 target, where there is no FMA),
-// the result is bit for bit scipy's for the same matrix; with -march=native GCC may
-// fuse multiply-adds and move the last bit, which changes only exact ties.
+// Multiply-adds are never fused (see below), so the result is bit for bit scipy's for the
+// same matrix, on any target.
 //
 // Speed: the coordinate of a pixel is that of its left neighbour plus m[.][1] in exact
 // arithmetic, but not in floating point, so every pixel's is computed afresh as scipy
-// does; rows that never leave the image (the common case) run a branch-free loop without
-// the fill-mode mapping, with floor done by truncation (exact for x >= 0, and no libm
-// call on the baseline x86-64 target), unrolled for 1 and 3 channels. Callers run one
-// image per worker thread (PrefetchQueue), so one image is not split across threads.
+// does. Positions are monotone along a row, so the pixels that read inside the image form
+// one run: its ends go through the fill-mode mapping pixel by pixel, the run through
+// blocks whose positions, taps and weights are computed without branches (vectorised by
+// the compiler; floor by truncation, exact for x >= 0 and no libm call on the baseline
+// x86-64 target), then gathered, unrolled for 1 and 3 channels. Callers run one image per
+// worker thread (PrefetchQueue), so one image is not split across threads.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -41,6 +43,20 @@
 #include <string>
 
 #include "typenet/data/image_data_generator.hpp"
+
+// scipy rounds every product and sum separately (its C is built without FMA): a fused
+// multiply-add would move positions by an ulp and flip exact ties. GCC fuses across
+// statements when the target has FMA (-march=native), so contraction is switched off for
+// this header's functions; clang fuses within an expression, switched off per function.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#define TYPENET_NO_FP_CONTRACT
+#elif defined(__clang__)
+#define TYPENET_NO_FP_CONTRACT _Pragma("clang fp contract(off)")
+#else
+#define TYPENET_NO_FP_CONTRACT
+#endif
 
 namespace typenet {
 
@@ -52,6 +68,7 @@ namespace detail {
 enum class Extend { nearest, wrap, reflect, mirror, constant };
 
 inline double map_coordinate(double in, std::int64_t len, Extend mode) {
+    TYPENET_NO_FP_CONTRACT
     if (in < 0) {
         switch (mode) {
             case Extend::mirror:
@@ -139,6 +156,7 @@ struct AxisTaps {
 
 template <int Order>
 inline AxisTaps axis_taps(double in, std::int64_t len, Extend mode, Extend tap_mode) {
+    TYPENET_NO_FP_CONTRACT
     AxisTaps a;
     double cc = in;
     if (mode != Extend::nearest) cc = map_coordinate(cc, len, mode);  // scipy skips it for 'nearest'
@@ -162,27 +180,52 @@ inline AxisTaps axis_taps(double in, std::int64_t len, Extend mode, Extend tap_m
     return a;
 }
 
-// One output pixel whose taps all lie inside the image (no fill-mode mapping). x >= 0
-// there, so truncation is scipy's floor; Channels = 0 means `channels` at run time.
+// A run of a row whose positions are all inside (every tap in the image, no fill-mode
+// mapping), in blocks of 64 pixels: first the positions, taps
+// and weights of the block, lane by lane with no branch (the compiler vectorises this
+// part: SSE2 on the baseline target, two doubles at a time), then the gathers.
+// Columns [begin, end) of output row `o_row`.
 template <int Order, int Channels>
-[[gnu::always_inline]] inline void sample_inside(const float* in, float* o, std::int64_t stride,
-                                                 std::int64_t channels, double sr, double sc) {
+inline void sample_row_inside(const float* in, float* o_row, std::int64_t stride, std::int64_t channels,
+                              std::int64_t begin, std::int64_t end, double base_r, double base_c, double step_r,
+                              double step_c) {
+    TYPENET_NO_FP_CONTRACT
+    constexpr int block = 64;
+    alignas(64) double wr[block], wc[block];
+    alignas(64) std::int32_t ir[block], ic[block];
     const std::int64_t ch = Channels > 0 ? Channels : channels;
-    const auto ir = static_cast<std::int64_t>(Order == 1 ? sr : sr + 0.5);
-    const auto ic = static_cast<std::int64_t>(Order == 1 ? sc : sc + 0.5);
-    const float* p = in + ir * stride + ic * ch;
-    if constexpr (Order == 0) {
-        for (std::int64_t k = 0; k < ch; ++k) o[k] = p[k];
-    } else {
-        const double wr0 = 1.0 - (sr - static_cast<double>(ir)), wc0 = 1.0 - (sc - static_cast<double>(ic));
-        const double wr1 = 1.0 - wr0, wc1 = 1.0 - wc0;
-        const float* q = p + stride;
-        for (std::int64_t k = 0; k < ch; ++k) {
-            double t = static_cast<double>(p[k]) * wr0 * wc0;
-            t += static_cast<double>(p[k + ch]) * wr0 * wc1;
-            t += static_cast<double>(q[k]) * wr1 * wc0;
-            t += static_cast<double>(q[k + ch]) * wr1 * wc1;
-            o[k] = static_cast<float>(t);
+    float* o = o_row + begin * ch;
+    for (std::int64_t c0 = begin; c0 < end; c0 += block) {
+        const int n = static_cast<int>(std::min<std::int64_t>(block, end - c0));
+        const auto first = static_cast<std::int32_t>(c0);
+        for (int j = 0; j < n; ++j) {
+            const double cd = static_cast<double>(first + j);
+            const double sr = base_r + cd * step_r, sc = base_c + cd * step_c;
+            // x >= 0 here, so truncation is scipy's floor.
+            const auto a = static_cast<std::int32_t>(Order == 1 ? sr : sr + 0.5);
+            const auto b = static_cast<std::int32_t>(Order == 1 ? sc : sc + 0.5);
+            ir[j] = a;
+            ic[j] = b;
+            if constexpr (Order == 1) {
+                wr[j] = 1.0 - (sr - static_cast<double>(a));
+                wc[j] = 1.0 - (sc - static_cast<double>(b));
+            }
+        }
+        for (int j = 0; j < n; ++j, o += ch) {
+            const float* p = in + ir[j] * stride + ic[j] * ch;
+            if constexpr (Order == 0) {
+                for (std::int64_t k = 0; k < ch; ++k) o[k] = p[k];
+            } else {
+                const double wr0 = wr[j], wc0 = wc[j], wr1 = 1.0 - wr0, wc1 = 1.0 - wc0;
+                const float* q = p + stride;
+                for (std::int64_t k = 0; k < ch; ++k) {
+                    double t = static_cast<double>(p[k]) * wr0 * wc0;
+                    t += static_cast<double>(p[k + ch]) * wr0 * wc1;
+                    t += static_cast<double>(q[k]) * wr1 * wc0;
+                    t += static_cast<double>(q[k + ch]) * wr1 * wc1;
+                    o[k] = static_cast<float>(t);
+                }
+            }
         }
     }
 }
@@ -191,6 +234,7 @@ template <int Order, int Channels>
 inline void affine_resample_rows(const float* in, float* out, std::int64_t height, std::int64_t width,
                                  std::int64_t channels, const AffineMatrix& m, Extend mode, float cval,
                                  std::int64_t row_begin, std::int64_t row_end) {
+    TYPENET_NO_FP_CONTRACT
     const Extend tap_mode = tap_extend_of(mode);
     const double hmax = static_cast<double>(height - 1), wmax = static_cast<double>(width - 1);
     const std::int64_t stride = width * channels;
@@ -199,35 +243,26 @@ inline void affine_resample_rows(const float* in, float* out, std::int64_t heigh
         const double rd = static_cast<double>(r);
         const double base_r = m[0][2] + rd * m[0][0];  // scipy: shift first, then each coordinate
         const double base_c = m[1][2] + rd * m[1][0];
-        float* o = out + r * stride;
-        // base + c * m is monotone in c under rounding too, so a row whose two ends are
-        // inside is inside throughout: the common case runs without a branch per pixel.
-        const double last = static_cast<double>(width - 1);
-        if (inside(base_r, base_c) && inside(base_r + last * m[0][1], base_c + last * m[1][1])) {
-            for (std::int64_t c = 0; c < width; ++c, o += channels) {
-                const double cd = static_cast<double>(c);
-                sample_inside<Order, Channels>(in, o, stride, channels, base_r + cd * m[0][1], base_c + cd * m[1][1]);
-            }
-            continue;
-        }
-        for (std::int64_t c = 0; c < width; ++c, o += channels) {
+        // base + c * m is monotone in c under rounding too, so the pixels whose positions
+        // are inside form one run of columns: the two ends go through the fill-mode
+        // mapping pixel by pixel, the run between them through the branch-free blocks.
+        auto position = [&](std::int64_t c, double& sr, double& sc) {
             const double cd = static_cast<double>(c);
-            const double sr = base_r + cd * m[0][1];
-            const double sc = base_c + cd * m[1][1];
-            if (inside(sr, sc)) {
-                sample_inside<Order, Channels>(in, o, stride, channels, sr, sc);
-                continue;
-            }
+            sr = base_r + cd * m[0][1];
+            sc = base_c + cd * m[1][1];
+        };
+        auto edge_pixel = [&](std::int64_t c, double sr, double sc) {
+            float* o = out + r * stride + c * channels;
             const AxisTaps ar = axis_taps<Order>(sr, height, mode, tap_mode);
             const AxisTaps ac = ar.outside ? AxisTaps{} : axis_taps<Order>(sc, width, mode, tap_mode);
             if (ar.outside || ac.outside) {
                 for (std::int64_t k = 0; k < channels; ++k) o[k] = cval;  // scipy stores (float)cval
-                continue;
+                return;
             }
             const float* p00 = in + ar.i0 * stride + ac.i0 * channels;
             if (Order == 0) {
                 for (std::int64_t k = 0; k < channels; ++k) o[k] = p00[k];
-                continue;
+                return;
             }
             const float* p01 = in + ar.i0 * stride + ac.i1 * channels;
             const float* p10 = in + ar.i1 * stride + ac.i0 * channels;
@@ -239,7 +274,22 @@ inline void affine_resample_rows(const float* in, float* out, std::int64_t heigh
                 t += static_cast<double>(p11[k]) * ar.w1 * ac.w1;
                 o[k] = static_cast<float>(t);
             }
+        };
+        std::int64_t begin = 0, end = width;
+        double sr = 0, sc = 0;
+        for (; begin < end; ++begin) {
+            position(begin, sr, sc);
+            if (inside(sr, sc)) break;
+            edge_pixel(begin, sr, sc);
         }
+        for (; end > begin; --end) {
+            position(end - 1, sr, sc);
+            if (inside(sr, sc)) break;
+            edge_pixel(end - 1, sr, sc);
+        }
+        if (begin < end)
+            sample_row_inside<Order, Channels>(in, out + r * stride, stride, channels, begin, end, base_r, base_c,
+                                               m[0][1], m[1][1]);
     }
 }
 
@@ -264,9 +314,13 @@ inline void affine_resample_any(const float* in, float* out, std::int64_t h, std
 inline void affine_resample(const float* in, float* out, std::size_t height, std::size_t width,
                             std::size_t channels, const AffineMatrix& m, FillMode fill_mode, float cval,
                             Interpolation interpolation) {
+    TYPENET_NO_FP_CONTRACT
     if (height == 0 || width == 0 || channels == 0)
         throw std::invalid_argument("affine_resample: empty image (" + std::to_string(height) + " x " +
                                     std::to_string(width) + " x " + std::to_string(channels) + ")");
+    if (height >= (std::size_t{1} << 31) || width >= (std::size_t{1} << 31))
+        throw std::invalid_argument("affine_resample: an image side of 2^31 pixels or more (" +
+                                    std::to_string(height) + " x " + std::to_string(width) + ")");
     const std::size_t n = height * width * channels;
     if (in < out + n && out < in + n) throw std::invalid_argument("affine_resample: output overlaps the input");
     // Positions become integers: a matrix that is not finite, or sends a corner of the image
@@ -293,3 +347,8 @@ inline void affine_resample(const float* in, float* out, std::size_t height, std
 }
 
 }  // namespace typenet
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
+#undef TYPENET_NO_FP_CONTRACT

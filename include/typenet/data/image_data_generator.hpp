@@ -201,11 +201,17 @@ inline TransformParameters random_transform(const ImageDataGenerator& g, std::si
 // A 3x3 homogeneous matrix on (row, col, 1), row-major.
 using AffineMatrix = std::array<std::array<double, 3>, 3>;
 
+// Formed as numpy's np.dot forms Keras's 3x3 products (OpenBLAS's dgemm, on the CPUs that
+// have FMA): a0 b0, then two fused multiply-adds. std::fma keeps that rounding whatever the
+// compiler's target, so the matrices equal Keras's to the bit (all 48 fixture cases).
 inline AffineMatrix multiply(const AffineMatrix& a, const AffineMatrix& b) {
     AffineMatrix c{};
     for (int i = 0; i < 3; ++i)
-        for (int j = 0; j < 3; ++j)
-            for (int k = 0; k < 3; ++k) c[i][j] += a[i][k] * b[k][j];
+        for (int j = 0; j < 3; ++j) {
+            double sum = a[i][0] * b[0][j];
+            sum = std::fma(a[i][1], b[1][j], sum);
+            c[i][j] = std::fma(a[i][2], b[2][j], sum);
+        }
     return c;
 }
 
