@@ -1,7 +1,8 @@
 // typenet/data/image_data_generator.hpp
 // Keras's ImageDataGenerator as plain math, without OpenCV: the settings (same names as
 // Keras), the random draw of one image's transform, and the affine matrix it composes.
-// Applying the matrix to pixels is in data/augment.hpp.
+// Applying the matrix to pixels is in data/augment.hpp (with data/affine_sampler.hpp,
+// scipy.ndimage.affine_transform's arithmetic, as both Keras generations resample).
 //
 // Semantics (keras-preprocessing 1.0/1.1, the ImageDataGenerator of Keras 2.2):
 //   - random_transform draws, in this order and only for settings that are on:
