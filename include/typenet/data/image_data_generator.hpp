@@ -49,12 +49,13 @@
 
 namespace typenet {
 
-// How pixels read from outside the image are filled (Keras/scipy names).
+// How pixels read from outside the image are filled (Keras/scipy names; exact rules in
+// data/affine_sampler.hpp).
 enum class FillMode {
     nearest,   // aaaa|abcd|dddd  repeat the edge pixel
-    constant,  // kkkk|abcd|kkkk  cval
+    constant,  // kkkk|abcd|kkkk  cval as soon as a position leaves [0, n - 1]
     reflect,   // dcba|abcd|dcba  mirror including the edge pixel (scipy 'reflect')
-    wrap,      // abcd|abcd|abcd  periodic
+    wrap,      // abc|abcd|bcd    scipy's 'wrap': period n - 1, first and last pixels coincide
 };
 
 enum class Interpolation { nearest, bilinear };
