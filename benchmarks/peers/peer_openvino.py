@@ -50,7 +50,7 @@ def main():
     precision = precision.to_string() if hasattr(precision, "to_string") else str(precision)
     threads = compiled.get_property("INFERENCE_NUM_THREADS")
     wl.report("vgg16-forward", "nchw", "openvino", batch, seconds, iterations,
-              f"precision {precision}, {threads} threads, openvino {ov.get_version().split('-')[0]}")
+              f"{threads} threads, precision {precision}, openvino {ov.get_version().split('-')[0]}")
 
 
 if __name__ == "__main__":
