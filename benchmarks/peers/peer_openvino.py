@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""The OpenVINO peer of benchmarks/cpu_workloads, inference only (vgg16-forward):
+peer_pytorch.py's VGG-16 base converted in this process (openvino.convert_model), compiled
+for the CPU with an FP32 inference precision hint (OpenVINO would otherwise pick BF16 on
+CPUs that have it), N inference threads, one stream, one synchronous request.
+
+    peer_openvino.py [--threads 2] [--iterations N] [--warmup N] [vgg16-forward]
+
+Prints `vgg16-forward nchw: openvino <x> img/s (...)`.
+"""
+import sys
+import warnings
+
+import openvino as ov
+import torch
+
+import peer_pytorch
+import workloads as wl
+
+
+def main():
+    p = wl.parser(__doc__.splitlines()[0], wl.INFERENCE)
+    args = p.parse_args()
+    wl.check(p, args)
+    torch.manual_seed(0)
+    torch.set_num_threads(args.threads)  # for the conversion's tracing only
+    batch = wl.SETTINGS["vgg16-forward"][0]
+    x = peer_pytorch.random_images(batch)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's deprecation notices from the tracing
+        model = ov.convert_model(peer_pytorch.vgg16_features(), example_input=x)
+
+    core = ov.Core()
+    config = {
+        "INFERENCE_PRECISION_HINT": "f32",
+        "INFERENCE_NUM_THREADS": str(args.threads),
+        "NUM_STREAMS": "1",
+        "PERFORMANCE_HINT": "LATENCY",
+    }
+    compiled = core.compile_model(model, "CPU", config)
+    request = compiled.create_infer_request()
+    images = x.numpy()
+
+    def step():
+        request.infer([images])
+
+    iterations = wl.iterations_of("vgg16-forward", args)
+    seconds = wl.median_seconds(step, args.warmup, iterations)
+    precision = compiled.get_property("INFERENCE_PRECISION_HINT")  # what the plugin settled on
+    precision = precision.to_string() if hasattr(precision, "to_string") else str(precision)
+    threads = compiled.get_property("INFERENCE_NUM_THREADS")
+    wl.report("vgg16-forward", "nchw", "openvino", batch, seconds, iterations,
+              f"{threads} threads, precision {precision}, openvino {ov.get_version().split('-')[0]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
