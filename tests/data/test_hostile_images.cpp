@@ -109,6 +109,35 @@ BOOST_AUTO_TEST_CASE(a_jpeg_without_scan_data_is_damaged) {
     BOOST_TEST(outcome.peak_rss_mb() < memory_bound_mb);
 }
 
+BOOST_AUTO_TEST_CASE(a_jpeg_header_behind_large_metadata_is_still_found) {
+    // The probe reads 4 KiB, then 256 KiB, then the whole file: the frame header after
+    // 10 KiB or 325 KiB of APP2 segments (as big EXIF/ICC blocks are) is found either way.
+    test_data::TempDir dir("hostile-images");
+    for (const int segments : {1, 5}) {
+        for (const bool huge : {false, true}) {
+            auto jpeg = huge ? jpeg_claiming(32768, 32768, true) : encode(".jpg", test_data::make_picture("cat", 3, 20, 24));
+            std::vector<std::uint8_t> metadata;
+            for (int k = 0; k < segments; ++k) {
+                const std::size_t length = segments == 1 ? 10'000 : 65'000;
+                metadata.insert(metadata.end(), {0xFF, 0xE2, static_cast<std::uint8_t>(length >> 8),
+                                                 static_cast<std::uint8_t>(length & 0xff)});
+                metadata.insert(metadata.end(), length - 2, 0x5A);
+            }
+            jpeg.insert(jpeg.begin() + 2, metadata.begin(), metadata.end());
+            const auto file = dir.path() / ("metadata_" + std::to_string(segments) + (huge ? "_huge.jpg" : ".jpg"));
+            write(file, jpeg);
+            BOOST_TEST_CONTEXT(file.filename() << ", " << jpeg.size() << " bytes") {
+                if (huge) {
+                    check_refused(file, "over the limit");
+                } else {
+                    BOOST_TEST(!tn::probe_image_file(file).has_value());
+                    BOOST_TEST(tn::read_image(file, {20, 24, 3}).cols == 24);
+                }
+            }
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(png_bmp_and_pnm_headers_are_checked_against_the_limit) {
     test_data::TempDir dir("hostile-images");
     const cv::Mat picture = test_data::make_picture("cat", 2, 40, 30);

@@ -181,16 +181,24 @@ inline std::optional<std::string> probe_image_file(const std::filesystem::path& 
     const auto end = in.tellg();
     if (end <= 0) return end == 0 ? "empty file" : "cannot read the file";
     const auto size = static_cast<std::size_t>(end);
-    // The header: the first 256 KiB hold it for any ordinary file (a JPEG's EXIF included).
-    std::vector<std::uint8_t> head(std::min<std::size_t>(size, std::size_t{1} << 18));
-    in.seekg(0);
-    in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
-    if (!in) return "cannot read the file";
-    const auto format = detail::image_format(head);
-    if (!format) return "not an image (unknown file signature)";
-    auto header = detail::image_header(head.data(), head.size(), *format, head.size() == size);
-    std::vector<std::uint8_t> bytes;
-    if (header.need_more) {  // a header longer than 256 KiB: read the file whole
+    // The header: the first 4 KiB hold it for most files, 256 KiB for a JPEG with a big
+    // EXIF block; only a header longer than that makes the probe read the whole file.
+    std::vector<std::uint8_t> head;
+    std::optional<std::string> format;
+    detail::ImageHeader header;
+    std::vector<std::uint8_t> bytes;  // the whole file, once read
+    for (const std::size_t wanted : {std::size_t{1} << 12, std::size_t{1} << 18}) {
+        head.resize(std::min(size, wanted));
+        in.clear();
+        in.seekg(0);
+        in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+        if (!in) return "cannot read the file";
+        format = detail::image_format(head);
+        if (!format) return "not an image (unknown file signature)";
+        header = detail::image_header(head.data(), head.size(), *format, head.size() == size);
+        if (!header.need_more) break;
+    }
+    if (header.need_more) {
         in.close();
         try {
             bytes = detail::read_bytes(file);
