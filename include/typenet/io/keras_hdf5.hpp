@@ -47,9 +47,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <map>
-#include <numeric>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -100,10 +98,11 @@ namespace detail {
 
 // ---- where the reader is, for a crash report ---------------------------------------------
 
-// What read_keras_weights is reading now ("FILE, layer 'L', dataset 'D'"), kept in a
-// fixed buffer so a fatal-signal handler can print it with write(2) (async-signal-safe):
-// if libhdf5 crashes on a corrupt file, typenet-convert still says which file and layer.
-inline char keras_read_position_buffer[512] = "";
+// What this thread's read_keras_weights is reading now ("FILE, layer 'L', dataset 'D'"),
+// kept in a fixed per-thread buffer so a fatal-signal handler (which runs on the thread
+// that crashed) can print it with write(2), async-signal-safe: if libhdf5 crashes on a
+// corrupt file, typenet-convert still says which file and layer.
+inline thread_local char keras_read_position_buffer[512] = "";
 
 inline void set_keras_read_position(const std::filesystem::path& file, std::string_view layer = {},
                                     std::string_view dataset = {}) {
@@ -111,7 +110,7 @@ inline void set_keras_read_position(const std::filesystem::path& file, std::stri
     if (!layer.empty()) text += ", layer '" + std::string(layer) + "'";
     if (!dataset.empty()) text += ", dataset '" + std::string(dataset) + "'";
     const std::size_t n = std::min(text.size(), sizeof(keras_read_position_buffer) - 1);
-    keras_read_position_buffer[0] = '\0';  // never a torn string: empty while it changes
+    keras_read_position_buffer[0] = '\0';  // a signal mid-update sees "", never a torn string
     std::memcpy(keras_read_position_buffer + 1, text.data() + 1, n > 0 ? n - 1 : 0);
     keras_read_position_buffer[n] = '\0';
     if (n > 0) keras_read_position_buffer[0] = text[0];
@@ -494,8 +493,8 @@ inline KerasWeightsFile read_keras_weights(const std::filesystem::path& path, bo
     return result;
 }
 
-// What read_keras_weights is reading at this moment ("" before any read): for a
-// fatal-signal handler to print with write(2) if libhdf5 crashes on a corrupt file.
+// What read_keras_weights is reading at this moment on this thread ("" before any read):
+// for a fatal-signal handler to print with write(2) if libhdf5 crashes on a corrupt file.
 inline const char* keras_read_position() noexcept { return detail::keras_read_position_buffer; }
 
 // What `typenet-convert --list` prints: the layers and weights a file holds.
