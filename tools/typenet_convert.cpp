@@ -8,6 +8,9 @@
 //   https://storage.googleapis.com/tensorflow/keras-applications/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5
 //   md5 6d6bbae143d832006294945121d1f1fc
 // Exit status: 0 done, 1 the file could not be converted (nothing written), 2 bad usage.
+// If libhdf5 crashes on a damaged file, the tool first prints to stderr which file,
+// layer and dataset it was reading ("typenet-convert: fatal signal SIGSEGV ... while
+// reading FILE, layer L, dataset D"), then dies of that signal.
 #include <cstddef>
 #include <exception>
 #include <filesystem>
@@ -16,6 +19,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <signal.h>
+#include <unistd.h>
 
 #include "typenet/io/keras_hdf5.hpp"
 #include "typenet/io/weights.hpp"
@@ -101,7 +107,50 @@ int run(const std::vector<std::string>& args) {
 
 }  // namespace
 
+// If libhdf5 crashes on a corrupt file, say which file and layer it was reading before
+// the process dies (write(2) only: async-signal-safe), then die of the same signal.
+extern "C" void report_fatal_signal(int signal_number) {
+    const char* name = signal_number == SIGSEGV ? "SIGSEGV"
+                       : signal_number == SIGBUS ? "SIGBUS"
+                       : signal_number == SIGFPE ? "SIGFPE"
+                       : signal_number == SIGILL ? "SIGILL"
+                                                 : "SIGABRT";
+    auto say = [](const char* text) {
+        std::size_t n = 0;
+        while (text[n] != '\0') ++n;
+        while (n > 0) {
+            const ssize_t wrote = ::write(STDERR_FILENO, text, n);
+            if (wrote <= 0) return;
+            text += wrote;
+            n -= static_cast<std::size_t>(wrote);
+        }
+    };
+    say("typenet-convert: fatal signal ");
+    say(name);
+    say(" (a crash inside libhdf5 on a damaged file?) while reading ");
+    const char* position = tn::io::keras_read_position();
+    say(position[0] != '\0' ? position : "(nothing yet)");
+    say("\n");
+    ::signal(signal_number, SIG_DFL);
+    ::raise(signal_number);
+}
+
+void install_crash_report() {
+    // Its own stack, so a stack overflow can still be reported.
+    static char alternate_stack[64 * 1024];
+    stack_t stack{};
+    stack.ss_sp = alternate_stack;
+    stack.ss_size = sizeof(alternate_stack);
+    ::sigaltstack(&stack, nullptr);
+    struct sigaction action {};
+    action.sa_handler = report_fatal_signal;
+    action.sa_flags = SA_ONSTACK | SA_RESETHAND;
+    sigemptyset(&action.sa_mask);
+    for (int signal_number : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::sigaction(signal_number, &action, nullptr);
+}
+
 int main(int argc, char** argv) {
+    install_crash_report();
     try {
         return run(std::vector<std::string>(argv + 1, argv + argc));
     } catch (const std::exception& error) {

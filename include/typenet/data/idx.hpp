@@ -7,7 +7,10 @@
 //
 // Images are magic 0x00000803 (count, rows, cols), labels 0x00000801 (count). Every
 // error is an io::FormatError naming the file: wrong magic, a dimension of zero, data
-// shorter or longer than the header says, a damaged gzip stream.
+// shorter or longer than the header says, a damaged gzip stream. Memory follows the
+// bytes present, never the header's claim: a plain file's size is checked against the
+// header before anything is allocated, a gzip stream is read into a buffer that grows
+// as data arrives (a 32-byte .gz claiming 16 GiB fails as truncated within 1 MiB).
 //
 //   auto data = tn::load_fashion_mnist();        // /usr/share/datasets/fashion-mnist
 //   data.train_images   // (60000, 28, 28, 1) floats in [0, 1]
@@ -20,6 +23,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
@@ -42,6 +46,10 @@ struct IdxArray {
 
 namespace detail {
 
+// Data is read in steps of this size at first, then of the size already read, so a
+// damaged header's claim (up to 16 GiB) never becomes one allocation.
+inline constexpr std::size_t idx_read_chunk = std::size_t{1} << 20;
+
 class GzFile {
 public:
     explicit GzFile(const std::filesystem::path& path) : path_(path), file_(gzopen(path.c_str(), "rb")) {
@@ -49,6 +57,19 @@ public:
             std::error_code ignored;
             throw io::FormatError(path_, std::filesystem::exists(path_, ignored) ? "cannot open the file"
                                                                                   : "no such file");
+        }
+        // zlib reads a file without the gzip magic as it is; its size then bounds the data.
+        std::error_code error;
+        const auto size = std::filesystem::file_size(path_, error);
+        plain_size_ = error ? 0 : size;
+        if (!error) {
+            unsigned char magic[2] = {0, 0};
+            if (std::FILE* raw = std::fopen(path_.c_str(), "rb")) {
+                compressed_ = std::fread(magic, 1, 2, raw) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+                std::fclose(raw);
+            }
+        } else {
+            compressed_ = true;  // unknown size: read as a stream
         }
     }
     GzFile(const GzFile&) = delete;
@@ -74,9 +95,14 @@ public:
         return done;
     }
 
+    [[nodiscard]] bool compressed() const { return compressed_; }
+    [[nodiscard]] std::uintmax_t plain_size() const { return plain_size_; }
+
 private:
     std::filesystem::path path_;
     gzFile file_;
+    bool compressed_ = true;
+    std::uintmax_t plain_size_ = 0;
 };
 
 inline std::string hex32(std::uint32_t value) {
@@ -127,11 +153,29 @@ inline IdxArray read_idx(const std::filesystem::path& path, std::size_t rank,
     const std::size_t item = total / full_count;
     const std::size_t count = std::min(limit, full_count);
     array.dims[0] = count;
-    array.values.resize(count * item);
-    const std::size_t got = file.read(array.values.data(), array.values.size());
-    if (got != array.values.size())
-        throw io::FormatError(path, "truncated: the data ends after " + std::to_string(got) +
-                                        " bytes, the header announces " + std::to_string(full_count * item));
+    const std::size_t wanted = count * item;
+    const auto truncated = [&](std::size_t got) {
+        return io::FormatError(path, "truncated: the data ends after " + std::to_string(got) +
+                                         " bytes, the header announces " + std::to_string(full_count * item));
+    };
+    // A plain file's size is known: a header claiming more than is there is refused
+    // before anything is allocated.
+    if (!file.compressed()) {
+        const std::uint64_t header = 4 + 4 * static_cast<std::uint64_t>(rank);
+        const std::uint64_t present = file.plain_size() > header ? file.plain_size() - header : 0;
+        if (present < wanted) throw truncated(static_cast<std::size_t>(present));
+    }
+    // A gzip stream's size is not: the buffer grows as data arrives (a first step of
+    // idx_read_chunk, then doubling), so memory follows the bytes actually there, not
+    // the header's claim.
+    array.values.reserve(std::min(wanted, detail::idx_read_chunk));
+    while (array.values.size() < wanted) {
+        const std::size_t before = array.values.size();
+        const std::size_t step = std::min(wanted - before, std::max(before, detail::idx_read_chunk));
+        array.values.resize(before + step);
+        const std::size_t got = file.read(array.values.data() + before, step);
+        if (got != step) throw truncated(before + got);
+    }
     if (count == full_count) {
         unsigned char extra;
         if (file.read(&extra, 1) != 0)

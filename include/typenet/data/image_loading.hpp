@@ -10,12 +10,15 @@
 // (with the file and the reason); the folder loaders and batch sources catch it, warn
 // once per file and skip it. Truncated JPEGs are caught by their missing end-of-image
 // marker, because libjpeg would otherwise pad them with grey and call them fine.
+// Before any decoder runs, the header's width and height are read (image_header.hpp)
+// and refused above max_image_pixels(), and a JPEG with no scan data is damaged.
 #pragma once
 
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
@@ -30,6 +33,7 @@
 
 #include "typenet/core/shape.hpp"
 #include "typenet/data/image_data_generator.hpp"
+#include "typenet/data/image_header.hpp"
 
 namespace typenet {
 
@@ -134,11 +138,41 @@ inline std::vector<std::uint8_t> read_bytes(const std::filesystem::path& file) {
     return bytes;
 }
 
+// OpenCV's INTER_NEAREST_EXACT computes (side << 16) in an int: a side of 32768 or
+// more overflows it and crashes the process (a valid 1.4 KB PNG of 32768 x 8 does).
+inline bool too_wide_for_opencv_nearest_exact(cv::Size from, cv::Size to) {
+    constexpr int limit = 1 << 15;
+    return from.width >= limit || from.height >= limit || to.width >= limit || to.height >= limit;
+}
+
+// The source pixel INTER_NEAREST_EXACT picks for output `x` (the centre of x, as
+// PIL picks it), in 16.16 fixed point like OpenCV's, but in 64 bits.
+inline int nearest_exact_source(std::int64_t from, std::int64_t to, std::int64_t x) {
+    const std::int64_t step = ((from << 16) + to / 2) / to;
+    const std::int64_t source = (step * x + step / 2 - 1) >> 16;
+    return static_cast<int>(std::clamp<std::int64_t>(source, 0, from - 1));
+}
+
+// INTER_NEAREST_EXACT for any size (8-bit images of any channel count).
+inline void resize_nearest_exact(const cv::Mat& from, cv::Mat& to, cv::Size size) {
+    to.create(size, from.type());
+    const std::size_t pixel = from.elemSize();
+    std::vector<int> columns(static_cast<std::size_t>(size.width));
+    for (int x = 0; x < size.width; ++x) columns[static_cast<std::size_t>(x)] = nearest_exact_source(from.cols, size.width, x);
+    for (int y = 0; y < size.height; ++y) {
+        const std::uint8_t* row = from.ptr<std::uint8_t>(nearest_exact_source(from.rows, size.height, y));
+        std::uint8_t* out = to.ptr<std::uint8_t>(y);
+        for (int x = 0; x < size.width; ++x)
+            std::memcpy(out + pixel * static_cast<std::size_t>(x), row + pixel * static_cast<std::size_t>(columns[static_cast<std::size_t>(x)]), pixel);
+    }
+}
+
 }  // namespace detail
 
 // A cheap look at a file without decoding it: the reason it cannot be an image, or
-// nullopt when it looks fine. Reads the first bytes and the last two; only a JPEG that
-// does not end with its end-of-image marker is read whole and walked (jpeg_is_complete).
+// nullopt when it looks fine. Reads the header (the size checked against
+// max_image_pixels(), a JPEG's scan data required) and the last two bytes; only a JPEG
+// that does not end with its end-of-image marker is read whole and walked (jpeg_is_complete).
 // Listing a folder with it catches empty, non-image and truncated files before an epoch.
 inline std::optional<std::string> probe_image_file(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
@@ -147,24 +181,49 @@ inline std::optional<std::string> probe_image_file(const std::filesystem::path& 
     const auto end = in.tellg();
     if (end <= 0) return end == 0 ? "empty file" : "cannot read the file";
     const auto size = static_cast<std::size_t>(end);
-    std::vector<std::uint8_t> head(std::min<std::size_t>(size, 16));
-    in.seekg(0);
-    in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
-    if (!in) return "cannot read the file";
-    const auto format = detail::image_format(head);
-    if (!format) return "not an image (unknown file signature)";
+    // The header: the first 4 KiB hold it for most files, 256 KiB for a JPEG with a big
+    // EXIF block; only a header longer than that makes the probe read the whole file.
+    std::vector<std::uint8_t> head;
+    std::optional<std::string> format;
+    detail::ImageHeader header;
+    std::vector<std::uint8_t> bytes;  // the whole file, once read
+    for (const std::size_t wanted : {std::size_t{1} << 12, std::size_t{1} << 18}) {
+        head.resize(std::min(size, wanted));
+        in.clear();
+        in.seekg(0);
+        in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+        if (!in) return "cannot read the file";
+        format = detail::image_format(head);
+        if (!format) return "not an image (unknown file signature)";
+        header = detail::image_header(head.data(), head.size(), *format, head.size() == size);
+        if (!header.need_more) break;
+    }
+    if (header.need_more) {
+        in.close();
+        try {
+            bytes = detail::read_bytes(file);
+        } catch (const ImageReadError& e) {
+            return e.reason();
+        }
+        header = detail::image_header(bytes.data(), bytes.size(), *format, true);
+    }
+    if (header.problem) return header.problem;
     if (*format == "jpeg") {
         std::uint8_t last[2] = {0, 0};
-        in.seekg(static_cast<std::streamoff>(size - std::min<std::size_t>(size, 2)));
-        in.read(reinterpret_cast<char*>(last), 2);
-        const bool ends_with_eoi = in && size >= 4 && last[0] == 0xFF && last[1] == 0xD9;
+        if (bytes.empty()) {
+            in.clear();
+            in.seekg(static_cast<std::streamoff>(size - std::min<std::size_t>(size, 2)));
+            in.read(reinterpret_cast<char*>(last), 2);
+        }
+        const bool ends_with_eoi = bytes.empty() && in && size >= 4 && last[0] == 0xFF && last[1] == 0xD9;
         if (!ends_with_eoi) {  // truncated, or data after the image: walk it to know
             in.close();
-            std::vector<std::uint8_t> bytes;
-            try {
-                bytes = detail::read_bytes(file);
-            } catch (const ImageReadError& e) {
-                return e.reason();
+            if (bytes.empty()) {
+                try {
+                    bytes = detail::read_bytes(file);
+                } catch (const ImageReadError& e) {
+                    return e.reason();
+                }
             }
             if (!detail::jpeg_is_complete(bytes)) return "truncated JPEG (no end-of-image marker)";
         }
@@ -180,6 +239,9 @@ inline cv::Mat decode_image(const std::filesystem::path& file, std::size_t chann
     if (bytes.empty()) throw ImageReadError(file, "empty file");
     const auto format = detail::image_format(bytes);
     if (!format) throw ImageReadError(file, "not an image (unknown file signature)");
+    // The size and damage the header shows, before the decoder allocates for it.
+    if (const auto header = detail::image_header(bytes.data(), bytes.size(), *format, true); header.problem)
+        throw ImageReadError(file, *header.problem);
     if (*format == "jpeg" && !detail::jpeg_is_complete(bytes))
         throw ImageReadError(file, "truncated JPEG (no end-of-image marker)");
     cv::Mat image;
@@ -204,8 +266,12 @@ inline cv::Mat read_image(const std::filesystem::path& file, const ImageSize& si
     const cv::Size target(static_cast<int>(size.width), static_cast<int>(size.height));
     if (image.size() != target) {
         cv::Mat resized;
-        cv::resize(image, resized, target, 0, 0,
-                   resize == Interpolation::nearest ? cv::INTER_NEAREST_EXACT : cv::INTER_LINEAR);
+        if (resize == Interpolation::nearest && detail::too_wide_for_opencv_nearest_exact(image.size(), target)) {
+            detail::resize_nearest_exact(image, resized, target);
+        } else {
+            cv::resize(image, resized, target, 0, 0,
+                       resize == Interpolation::nearest ? cv::INTER_NEAREST_EXACT : cv::INTER_LINEAR);
+        }
         image = resized;
     }
     return image;

@@ -22,12 +22,14 @@
 //                                 or empty (Keras's CSVLogger(append=True)).
 //   read_csv(path) -> CsvTable    a header and numeric rows ("\n" or "\r\n", quoted
 //                                 header names, nan/inf); FormatError naming the file,
-//                                 line and column for anything else.
+//                                 line and column for anything else. Records are parsed
+//                                 one at a time (memory: the file's text and the rows).
 #pragma once
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -111,11 +113,12 @@ inline void check_row_length(const std::filesystem::path& path, std::size_t colu
                                     std::to_string(cells) + " values for " + std::to_string(columns) + " columns");
 }
 
-// Splits CSV text into records of fields, honouring quotes ("a,b" and "" escapes).
-// Returns the records with the 1-based line each starts on.
-inline std::vector<std::pair<std::size_t, std::vector<std::string>>> split_csv(std::string_view text,
-                                                                                 const std::filesystem::path& path) {
-    std::vector<std::pair<std::size_t, std::vector<std::string>>> records;
+// Splits CSV text into records of fields, honouring quotes ("a,b" and "" escapes), and
+// hands each record to `on_record(line, fields)` (the 1-based line it starts on) as soon
+// as it ends; on_record returns false to stop. Only one record is held at a time, so a
+// file of millions of blank lines costs no memory beyond its text.
+template <class OnRecord>
+void for_each_csv_record(std::string_view text, const std::filesystem::path& path, OnRecord&& on_record) {
     std::vector<std::string> fields;
     std::string field;
     bool in_quotes = false, record_started = false;
@@ -143,9 +146,10 @@ inline std::vector<std::pair<std::size_t, std::vector<std::string>>> split_csv(s
         } else if (c == '\r' || c == '\n') {
             if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
             fields.push_back(std::exchange(field, {}));
-            records.emplace_back(record_line, std::exchange(fields, {}));
             record_started = false;
             ++line;
+            if (!on_record(record_line, fields)) return;
+            fields.clear();
         } else {
             field += c;
         }
@@ -153,9 +157,8 @@ inline std::vector<std::pair<std::size_t, std::vector<std::string>>> split_csv(s
     if (in_quotes) throw FormatError(path, "line " + std::to_string(record_line) + ": a quoted field never ends");
     if (record_started) {
         fields.push_back(std::move(field));
-        records.emplace_back(record_line, std::move(fields));
+        on_record(record_line, fields);
     }
-    return records;
 }
 
 inline double parse_csv_number(std::string_view text, const std::filesystem::path& path, std::size_t line,
@@ -167,7 +170,8 @@ inline double parse_csv_number(std::string_view text, const std::filesystem::pat
     const auto result = std::from_chars(begin, end, value);
     if (text.empty() || result.ec != std::errc() || result.ptr != end)
         throw FormatError(path, "line " + std::to_string(line) + ", column '" + std::string(column) + "': '" +
-                                    std::string(text) + "' is not a number");
+                                    std::string(text.substr(0, 80)) + (text.size() > 80 ? "...'" : "'") +
+                                    " is not a number");
     return value;
 }
 
@@ -192,15 +196,16 @@ inline void write_csv(const std::filesystem::path& path, const CsvTable& table) 
 
 inline CsvTable read_csv(const std::filesystem::path& path) {
     const std::string text = detail::read_whole_file(path);
-    auto records = detail::split_csv(text, path);
-    // Blank lines (a trailing newline, a stray empty line) carry no row.
-    std::erase_if(records, [](const auto& record) { return record.second.size() == 1 && record.second[0].empty(); });
-    if (records.empty()) throw FormatError(path, "the file is empty: a CSV table needs at least a header line");
-
     CsvTable table;
-    table.columns = std::move(records.front().second);
-    for (std::size_t r = 1; r < records.size(); ++r) {
-        const auto& [line, fields] = records[r];
+    bool have_header = false;
+    detail::for_each_csv_record(text, path, [&](std::size_t line, std::vector<std::string>& fields) {
+        // Blank lines (a trailing newline, a stray empty line) carry no row.
+        if (fields.size() == 1 && fields[0].empty()) return true;
+        if (!have_header) {
+            table.columns = std::move(fields);
+            have_header = true;
+            return true;
+        }
         if (fields.size() != table.columns.size())
             throw FormatError(path, "line " + std::to_string(line) + " has " + std::to_string(fields.size()) +
                                         " fields, the header has " + std::to_string(table.columns.size()));
@@ -209,7 +214,9 @@ inline CsvTable read_csv(const std::filesystem::path& path) {
         for (std::size_t c = 0; c < fields.size(); ++c)
             row.push_back(detail::parse_csv_number(fields[c], path, line, table.columns[c]));
         table.rows.push_back(std::move(row));
-    }
+        return true;
+    });
+    if (!have_header) throw FormatError(path, "the file is empty: a CSV table needs at least a header line");
     return table;
 }
 
@@ -266,11 +273,14 @@ public:
 private:
     void check_existing(const std::string& header) const {
         const std::string text = detail::read_whole_file(path_);
-        const auto records = detail::split_csv(text, path_);
-        const std::vector<std::string>& found = records.front().second;
+        std::vector<std::string> found;
+        detail::for_each_csv_record(text, path_, [&](std::size_t, std::vector<std::string>& fields) {
+            found = std::move(fields);
+            return false;  // only the header matters
+        });
         if (found != columns_) {
             throw FormatError(path_, "cannot append: the file's columns are " +
-                                         std::string(text.substr(0, text.find_first_of("\r\n"))) +
+                                         std::string(text.substr(0, std::min<std::size_t>(text.find_first_of("\r\n"), 200))) +
                                          ", the new rows have " + header.substr(0, header.size() - 2));
         }
         if (text.back() != '\n')

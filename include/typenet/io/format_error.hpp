@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <limits>
 #include <optional>
@@ -47,6 +48,21 @@ inline std::optional<std::size_t> element_count(const std::vector<std::size_t>& 
         count *= d;
     }
     return count;
+}
+
+// Whether an array of `shape` with elements of `width` bytes can be addressed: the
+// product of its non-zero dimensions times the width fits a signed 64-bit stride.
+// numpy refuses anything else ("array is too big"), even a shape with a zero in it,
+// such as (0, 2**62, 4), whose strides would overflow downstream.
+inline bool addressable(const std::vector<std::size_t>& shape, std::size_t width) {
+    std::uint64_t bytes = width;
+    constexpr std::uint64_t limit = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    for (std::size_t d : shape) {
+        if (d == 0) continue;
+        if (bytes > limit / d) return false;
+        bytes *= d;
+    }
+    return bytes <= limit;
 }
 
 // Keras's way of printing a shape: (3, 3, 3, 64), (64,), ().

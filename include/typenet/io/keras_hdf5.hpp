@@ -45,10 +45,9 @@
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
-#include <functional>
 #include <map>
-#include <numeric>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -71,9 +70,8 @@ struct KerasWeight {
     std::vector<std::size_t> shape;
     std::string dtype;         // "float32", "float64", ... as stored
     std::vector<float> values; // empty when read without values
-    [[nodiscard]] std::size_t size() const {
-        return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>());
-    }
+    // The element count (the reader refuses shapes whose product overflows).
+    [[nodiscard]] std::size_t size() const { return detail::element_count(shape).value_or(SIZE_MAX); }
 };
 
 struct KerasLayer {
@@ -88,15 +86,35 @@ struct KerasWeightsFile {
     std::string backend;        // "" when the file does not say
     std::vector<KerasLayer> layers;  // in layer_names order
 
-    [[nodiscard]] std::size_t parameter_count() const {
+    [[nodiscard]] std::size_t parameter_count() const {  // saturates rather than wrapping
         std::size_t count = 0;
         for (const auto& layer : layers)
-            for (const auto& weight : layer.weights) count += weight.size();
+            for (const auto& weight : layer.weights) count = weight.size() > SIZE_MAX - count ? SIZE_MAX : count + weight.size();
         return count;
     }
 };
 
 namespace detail {
+
+// ---- where the reader is, for a crash report ---------------------------------------------
+
+// What this thread's read_keras_weights is reading now ("FILE, layer 'L', dataset 'D'"),
+// kept in a fixed per-thread buffer so a fatal-signal handler (which runs on the thread
+// that crashed) can print it with write(2), async-signal-safe: if libhdf5 crashes on a
+// corrupt file, typenet-convert still says which file and layer.
+inline thread_local char keras_read_position_buffer[512] = "";
+
+inline void set_keras_read_position(const std::filesystem::path& file, std::string_view layer = {},
+                                    std::string_view dataset = {}) {
+    std::string text = file.string();
+    if (!layer.empty()) text += ", layer '" + std::string(layer) + "'";
+    if (!dataset.empty()) text += ", dataset '" + std::string(dataset) + "'";
+    const std::size_t n = std::min(text.size(), sizeof(keras_read_position_buffer) - 1);
+    keras_read_position_buffer[0] = '\0';  // a signal mid-update sees "", never a torn string
+    std::memcpy(keras_read_position_buffer + 1, text.data() + 1, n > 0 ? n - 1 : 0);
+    keras_read_position_buffer[n] = '\0';
+    if (n > 0) keras_read_position_buffer[0] = text[0];
+}
 
 // ---- libhdf5 handles and errors -------------------------------------------------------
 
@@ -268,6 +286,37 @@ inline std::string float_type_name(hid_t type) {
     return "non-numeric";
 }
 
+// deflate, the strongest filter Keras files use, compresses at most about 1032:1.
+inline constexpr std::uint64_t h5_max_compression_ratio = 1100;
+
+// Before a weight's values are allocated: the bytes the file stores for it must be
+// able to hold its shape (a dataset claiming 100000 x 100000 with nothing stored must
+// not become a 40 GB allocation). Uncompressed data must be all there; compressed data
+// within deflate's ratio; and no dataset stores more than the file's size.
+inline void check_weight_storage(hid_t dataset, const std::string& dataset_path, const KerasWeight& weight,
+                                 std::size_t width, const std::filesystem::path& file) {
+    const std::uint64_t needed = static_cast<std::uint64_t>(weight.size()) * width;
+    if (needed == 0) return;
+    const std::uint64_t stored = H5Dget_storage_size(dataset);
+    H5Handle plist(H5Dget_create_plist(dataset), H5Pclose);
+    const int filters = plist.valid() ? H5Pget_nfilters(plist.get()) : 0;
+    const std::string claim = "its shape " + shape_text(weight.shape) + " of " + weight.dtype + " needs " +
+                              std::to_string(needed) + " bytes, ";
+    if (stored == 0)
+        throw FormatError(file, dataset_path, claim + "but the file stores none of them: damaged or incomplete");
+    std::error_code ignored;
+    const auto file_size = std::filesystem::file_size(file, ignored);
+    if (!ignored && stored > file_size)
+        throw FormatError(file, dataset_path, claim + "and the file claims to store " + std::to_string(stored) +
+                                                  " bytes for it, more than its own size: damaged");
+    if (filters <= 0 && stored < needed)
+        throw FormatError(file, dataset_path, claim + "but the file stores only " + std::to_string(stored) +
+                                                  " (uncompressed): truncated or damaged");
+    if (filters > 0 && needed / h5_max_compression_ratio > stored)
+        throw FormatError(file, dataset_path, claim + "but the file stores only " + std::to_string(stored) +
+                                                  " compressed: more than deflate could ever expand, damaged");
+}
+
 // Reads one weight dataset as float32 (libhdf5 converts float64 and byte order).
 inline void read_weight(hid_t layer_group, const std::string& layer_path, KerasWeight& weight,
                         const std::filesystem::path& file, bool read_values) {
@@ -289,7 +338,13 @@ inline void read_weight(hid_t layer_group, const std::string& layer_path, KerasW
     std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
     if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
     weight.shape.assign(dims.begin(), dims.end());
+    const std::size_t width = H5Tget_size(type.get());
+    if (!addressable(weight.shape, std::max<std::size_t>(width, sizeof(float))) || !element_count(weight.shape))
+        throw FormatError(file, dataset_path, "shape " + shape_text(weight.shape) +
+                                                  " is too large to address (the product of its dimensions "
+                                                  "overflows): the file is damaged");
     if (!read_values) return;
+    check_weight_storage(dataset.get(), dataset_path, weight, width, file);
     weight.values.resize(weight.size());
     if (!weight.values.empty() &&
         H5Dread(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, weight.values.data()) < 0)
@@ -369,6 +424,7 @@ inline std::string layer_of(std::string_view tensor_name) {
 inline KerasWeightsFile read_keras_weights(const std::filesystem::path& path, bool read_values = true) {
     using detail::H5Handle;
     const detail::H5QuietErrors quiet;
+    detail::set_keras_read_position(path);
     if (!std::filesystem::exists(path)) throw FormatError(path, "no such file");
     if (std::filesystem::is_directory(path)) throw FormatError(path, "is a directory, not a Keras .h5 weights file");
     const htri_t is_hdf5 = H5Fis_hdf5(path.c_str());
@@ -410,6 +466,7 @@ inline KerasWeightsFile read_keras_weights(const std::filesystem::path& path, bo
     std::set<std::string> seen_tensors;
     for (const auto& layer_name : *layer_names) {
         const std::string layer_path = detail::join_h5_path(result.root, layer_name);
+        detail::set_keras_read_position(path, layer_name);
         if (layer_name.empty() || !detail::has_link(root.get(), layer_name))
             throw FormatError(path, "layer_names lists layer '" + layer_name + "' but there is no group " + layer_path);
         H5Handle group(H5Gopen2(root.get(), layer_name.c_str(), H5P_DEFAULT), H5Gclose);
@@ -424,6 +481,7 @@ inline KerasWeightsFile read_keras_weights(const std::filesystem::path& path, bo
             KerasWeight weight;
             weight.name = (*weight_names)[i];
             weight.tensor_name = detail::keras_tensor_name(layer_name, weight.name, i, weight_names->size());
+            detail::set_keras_read_position(path, layer_name, weight.name);
             detail::read_weight(group.get(), layer_path, weight, path, read_values);
             if (!seen_tensors.insert(weight.tensor_name).second)
                 throw FormatError(path, detail::join_h5_path(layer_path, weight.name),
@@ -434,6 +492,10 @@ inline KerasWeightsFile read_keras_weights(const std::filesystem::path& path, bo
     }
     return result;
 }
+
+// What read_keras_weights is reading at this moment on this thread ("" before any read):
+// for a fatal-signal handler to print with write(2) if libhdf5 crashes on a corrupt file.
+inline const char* keras_read_position() noexcept { return detail::keras_read_position_buffer; }
 
 // What `typenet-convert --list` prints: the layers and weights a file holds.
 inline std::string describe_keras_weights(const KerasWeightsFile& file) {
@@ -465,8 +527,9 @@ inline std::string describe_keras_weights(const KerasWeightsFile& file) {
 // checking that they fit: every layer of M with weights is in the file, no layer with
 // weights is in the file that M lacks, and every shape is M's. Otherwise throws
 // WeightsMismatch listing every problem.
+namespace detail {
 template <class M>
-std::vector<TensorData> keras_tensors_for(const KerasWeightsFile& file) {
+std::vector<TensorData> match_keras_tensors(const KerasWeightsFile& file, bool need_values) {
     std::map<std::string, const KerasWeight*> by_tensor;
     std::map<std::string, std::vector<const KerasWeight*>> file_layers;  // tensor-name layer path -> weights
     std::vector<std::string> file_layer_order;
@@ -559,10 +622,17 @@ std::vector<TensorData> keras_tensors_for(const KerasWeightsFile& file) {
         throw WeightsMismatch(message, std::move(problems));
     }
     for (const auto& t : tensors)  // read without values: nothing to convert
-        if (t.values.size() != std::accumulate(t.shape.begin(), t.shape.end(), std::size_t{1}, std::multiplies<>()))
+        if (need_values && t.values.size() != element_count(t.shape))
             throw std::invalid_argument("keras_tensors_for: " + file.path.string() +
                                         " was read without its values (read_keras_weights(path, false))");
     return tensors;
+}
+}  // namespace detail
+
+// The file's weights as tensors for model type M (see above).
+template <class M>
+std::vector<TensorData> keras_tensors_for(const KerasWeightsFile& file) {
+    return detail::match_keras_tensors<M>(file, true);
 }
 
 // Safetensors metadata recording where converted weights came from.
@@ -587,6 +657,9 @@ std::map<std::string, std::string> keras_conversion_metadata(const KerasWeightsF
 // existing `out` is untouched. Returns the number of tensors written.
 template <class M>
 std::size_t convert_keras_weights(const std::filesystem::path& h5_path, const std::filesystem::path& out_path) {
+    // Names and shapes first, compared with the model before any value is read: a file
+    // that claims huge datasets fails on the mismatch, never on the allocation.
+    (void)detail::match_keras_tensors<M>(read_keras_weights(h5_path, /*read_values=*/false), /*need_values=*/false);
     const KerasWeightsFile file = read_keras_weights(h5_path);
     const std::vector<TensorData> tensors = keras_tensors_for<M>(file);
     write_safetensors(out_path, tensors, keras_conversion_metadata<M>(file));

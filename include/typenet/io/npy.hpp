@@ -13,7 +13,10 @@
 //       '<i4', '<i8', '|u1' converted to float. Strict: throws FormatError (naming the
 //       file) for a bad magic string, a truncated or malformed header, another dtype
 //       (saying which), fortran_order True (saying to save with np.ascontiguousarray),
-//       or a data size that does not match the shape.
+//       a shape numpy itself refuses (non-zero dimensions whose byte size overflows a
+//       signed 64-bit stride, as (0, 2**62, 4) does), or a
+//       data size that does not match the shape; nothing is allocated beyond the
+//       header until the data's size is known to match the file's.
 //   load_npy_xarray(path)         read_npy as an xt::xarray<float> of the same shape.
 #pragma once
 
@@ -133,7 +136,10 @@ public:
 
 private:
     [[noreturn]] void fail(const std::string& problem) const {
-        throw FormatError(file_, "malformed .npy header (" + problem + "): " + std::string(text_));
+        // Quote a bounded prefix: a hostile header can be megabytes long.
+        constexpr std::size_t quote = 200;
+        throw FormatError(file_, "malformed .npy header (" + problem + "): " + std::string(text_.substr(0, quote)) +
+                                     (text_.size() > quote ? "..." : ""));
     }
     void skip_space() {
         while (position_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[position_]))) ++position_;
@@ -261,8 +267,12 @@ inline NpyArray read_npy(const std::filesystem::path& path) {
         throw FormatError(path, "the array is stored in Fortran (column-major) order; only C order is supported: "
                                 "save np.ascontiguousarray(arr) instead");
 
-    const auto count = detail::element_count(fields.shape);
     const std::size_t width = detail::element_size(*type);
+    if (!detail::addressable(fields.shape, width))
+        throw FormatError(path, "shape " + detail::shape_string(fields.shape) + " of '" + fields.descr +
+                                    "' is too large to address (its non-zero dimensions times the element size "
+                                    "overflow a signed 64-bit stride; numpy refuses it as well)");
+    const auto count = detail::element_count(fields.shape);
     if (!count || *count > (in.size() - data_start) / width + 1)
         throw FormatError(path, "shape " + detail::shape_string(fields.shape) + " needs more data than the file has (" +
                                     std::to_string(in.size() - data_start) + " bytes): truncated");

@@ -61,6 +61,43 @@ inline constexpr std::string_view safetensors_metadata_key = "__metadata__";
 // The reference implementation refuses headers above 100 MB; a larger length is a
 // corrupted or foreign file, and we must not allocate it.
 inline constexpr std::uint64_t safetensors_max_header = 100'000'000;
+// A safetensors header nests 3 deep ({"name": {"shape": [...]}}); anything far deeper is
+// corrupted or hostile, and is refused before the JSON parser or an error message
+// (json::dump recurses) walks it: 75,000 levels would overflow the stack.
+inline constexpr std::size_t safetensors_max_depth = 16;
+// What error messages quote of a JSON value: enough to recognise it, never megabytes.
+inline constexpr std::size_t json_quote_limit = 80;
+
+// The JSON text of `value` for an error message, cut to json_quote_limit characters.
+// (Only called on values of a header whose depth was already bounded.)
+template <class Json>
+std::string quote_json(const Json& value) {
+    std::string text = value.dump();
+    if (text.size() > json_quote_limit) text = text.substr(0, json_quote_limit) + "... (" + std::to_string(text.size()) + " characters)";
+    return text;
+}
+
+// The first byte where brackets ({ or [, outside strings) nest deeper than `limit`, or
+// nothing: a flat scan, so hostile depth costs no stack.
+inline std::optional<std::size_t> json_too_deep_at(std::string_view text, std::size_t limit) {
+    std::size_t depth = 0;
+    bool in_string = false, escaped = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (escaped) escaped = false;
+            else if (c == '\\') escaped = true;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > limit) return i;
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            --depth;
+        }
+    }
+    return std::nullopt;
+}
 
 struct SafetensorsEntry {
     std::string name;
@@ -88,7 +125,7 @@ inline std::optional<Element> safetensors_dtype(const std::string& dtype) {
 inline std::uint64_t json_unsigned(const nlohmann::json& value, const std::filesystem::path& file,
                                    const std::string& tensor, const char* what) {
     if (!value.is_number_unsigned())
-        throw FormatError(file, tensor, std::string(what) + " must be non-negative integers, found " + value.dump());
+        throw FormatError(file, tensor, std::string(what) + " must be non-negative integers, found " + quote_json(value));
     return value.get<std::uint64_t>();
 }
 
@@ -96,14 +133,14 @@ inline SafetensorsEntry parse_entry(const std::string& name, const nlohmann::jso
                                     const std::filesystem::path& file) {
     if (!entry.is_object())
         throw FormatError(file, name, "the header entry must be an object with dtype, shape and data_offsets, found " +
-                                          entry.dump());
+                                          quote_json(entry));
     for (const char* key : {"dtype", "shape", "data_offsets"})
         if (!entry.contains(key)) throw FormatError(file, name, std::string("the header entry has no \"") + key + "\"");
 
     SafetensorsEntry parsed;
     parsed.name = name;
     const auto& dtype = entry.at("dtype");
-    if (!dtype.is_string()) throw FormatError(file, name, "dtype must be a string, found " + dtype.dump());
+    if (!dtype.is_string()) throw FormatError(file, name, "dtype must be a string, found " + quote_json(dtype));
     parsed.dtype = dtype.get<std::string>();
     const auto type = safetensors_dtype(parsed.dtype);
     if (!type)
@@ -113,18 +150,22 @@ inline SafetensorsEntry parse_entry(const std::string& name, const nlohmann::jso
     parsed.type = *type;
 
     const auto& shape = entry.at("shape");
-    if (!shape.is_array()) throw FormatError(file, name, "shape must be an array, found " + shape.dump());
+    if (!shape.is_array()) throw FormatError(file, name, "shape must be an array, found " + quote_json(shape));
     for (const auto& d : shape) parsed.shape.push_back(static_cast<std::size_t>(json_unsigned(d, file, name, "shape entries")));
 
     const auto& offsets = entry.at("data_offsets");
     if (!offsets.is_array() || offsets.size() != 2)
-        throw FormatError(file, name, "data_offsets must be [begin, end], found " + offsets.dump());
+        throw FormatError(file, name, "data_offsets must be [begin, end], found " + quote_json(offsets));
     parsed.begin = json_unsigned(offsets[0], file, name, "data_offsets");
     parsed.end = json_unsigned(offsets[1], file, name, "data_offsets");
     if (parsed.end < parsed.begin)
         throw FormatError(file, name, "data_offsets [" + std::to_string(parsed.begin) + ", " +
                                           std::to_string(parsed.end) + "] end before they begin");
 
+    if (!addressable(parsed.shape, element_size(parsed.type)))
+        throw FormatError(file, name, "shape " + shape_string(parsed.shape) +
+                                          " is too large to address (its non-zero dimensions times the element "
+                                          "size overflow a signed 64-bit stride), even if it holds no elements");
     const auto count = element_count(parsed.shape);
     const std::uint64_t bytes = parsed.end - parsed.begin;
     const std::uint64_t width = element_size(parsed.type);
@@ -173,25 +214,29 @@ inline SafetensorsHeader read_safetensors_header(const InputFile& in) {
             duplicate = value.get<std::string>();
         return true;
     };
+    if (const auto at = json_too_deep_at(text, safetensors_max_depth))
+        throw FormatError(file, "the header nests JSON more than " + std::to_string(safetensors_max_depth) +
+                                    " levels deep (at byte " + std::to_string(8 + *at) +
+                                    "); a safetensors header needs 3: corrupted or not a safetensors file");
     nlohmann::json header;
     try {
         header = nlohmann::json::parse(text, watch_keys);
-    } catch (const nlohmann::json::parse_error& error) {
-        throw FormatError(file, std::string("the header is not valid JSON: ") + error.what());
+    } catch (const nlohmann::json::exception& error) {  // parse_error, and out_of_range for huge numbers
+        throw FormatError(file, "the header is not valid JSON: " + std::string(error.what()).substr(0, 200));
     }
     if (!duplicate.empty()) throw FormatError(file, duplicate, "appears twice in the header");
-    if (!header.is_object()) throw FormatError(file, "the header must be a JSON object, found " + header.dump());
+    if (!header.is_object()) throw FormatError(file, "the header must be a JSON object, found " + quote_json(header));
 
     SafetensorsHeader result;
     result.data_start = 8 + header_length;
     for (const auto& [key, value] : header.items()) {
         if (key == safetensors_metadata_key) {
             if (!value.is_object())
-                throw FormatError(file, "__metadata__ must be an object of strings, found " + value.dump());
+                throw FormatError(file, "__metadata__ must be an object of strings, found " + quote_json(value));
             for (const auto& [meta_key, meta_value] : value.items()) {
                 if (!meta_value.is_string())
                     throw FormatError(file, "__metadata__ value of '" + meta_key + "' must be a string, found " +
-                                                meta_value.dump());
+                                                quote_json(meta_value));
                 result.metadata.emplace(meta_key, meta_value.get<std::string>());
             }
             continue;
