@@ -23,7 +23,7 @@ namespace examples {
 
 inline constexpr const char* conv_algorithm_usage =
     "  --conv-algorithm A    CPU convolutions: automatic (default), im2col, winograd, winograd_fast\n"
-    "                        (faster, 4-14x the rounding error) or direct; docs/training.md\n";
+    "                        (faster, 2-8x the rounding error) or direct; docs/training.md\n";
 
 class CommandLine {
 public:

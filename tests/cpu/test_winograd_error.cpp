@@ -3,7 +3,7 @@
 // root-mean-square error of the forward pass, the input gradient and the kernel gradient,
 // relative to the root-mean-square of the float64 result. `winograd` (F(2x2, 3x3), what
 // `automatic` runs) must stay within 1.25x im2col's; `winograd_fast` (F(4x4, 3x3)) is
-// measured and reported, and must stay within its documented 16x.
+// measured and reported, and must stay within 10x (it measures 1.8-7.8x).
 //
 // The channel counts are the layers' own; the spatial size and batch are reduced so that
 // the float64 reference runs in seconds: VGG-16's 150/75/37/18/9 become 20/16/12/10/9
@@ -131,9 +131,9 @@ BOOST_AUTO_TEST_CASE(winograd_is_as_accurate_as_im2col_on_every_vgg16_and_model_
                 BOOST_TEST(wino.forward <= 1.25 * im2col.forward);
                 BOOST_TEST(wino.input_gradient <= 1.25 * im2col.input_gradient);
                 BOOST_TEST(wino.kernel_gradient <= 1.25 * im2col.kernel_gradient);
-                BOOST_TEST(fast.forward <= 16.0 * im2col.forward);
-                BOOST_TEST(fast.input_gradient <= 16.0 * im2col.input_gradient);
-                BOOST_TEST(fast.kernel_gradient <= 16.0 * im2col.kernel_gradient);
+                BOOST_TEST(fast.forward <= 10.0 * im2col.forward);
+                BOOST_TEST(fast.input_gradient <= 10.0 * im2col.input_gradient);
+                BOOST_TEST(fast.kernel_gradient <= 10.0 * im2col.kernel_gradient);
             }
         }
 }

@@ -4,7 +4,7 @@
 //   winograd  3x3 stride 1 with 8+ channels: F(2x2, 3x3), 2.25x fewer multiplies
 //             (winograd.hpp); also the input gradient, as a convolution with the
 //             flipped kernel, and the kernel gradient, by F(3x3, 2x2) on the same points.
-//             winograd_fast, F(4x4, 3x3) (4x fewer, 4-14x the rounding error), only
+//             winograd_fast, F(4x4, 3x3) (4x fewer, 2-8x the rounding error), only
 //             when asked for
 //   direct    few input channels (the first layer, C = 3): an im2col GEMM there is
 //             22500 x 16 x 27, too skinny for BLAS, so small kernels hold all output
