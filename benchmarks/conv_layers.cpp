@@ -5,8 +5,9 @@
 // patch flops per pass whatever the method, so Winograd can go above the GEMM rate.
 //
 //   conv_layers [--threads 2] [--repeat 3] [--network vgg16|basic-cnn|all] [--no-backward]
+//               [--conv-algorithm automatic|im2col|winograd|winograd_fast|direct]
 //
-// Columns: the method `automatic` picks and its forward rate; forward by im2col (the
+// Columns: the method the algorithm (default automatic) runs for the layer and its forward rate; forward by im2col (the
 // straightforward path, for what the fast one buys); SGEMM split over typenet's
 // threads (OpenBLAS single-threaded per block, as the kernels call it) and OpenBLAS's
 // own threads; backward input gradient and kernel gradient.
@@ -63,13 +64,6 @@ double median_seconds(int repeat, Step&& step) {
     return s[s.size() / 2];
 }
 
-const char* method_name(ck::ConvMethod m) {
-    switch (m) {
-        case ck::ConvMethod::winograd: return "winograd";
-        case ck::ConvMethod::direct: return "direct";
-        default: return "im2col";
-    }
-}
 
 // SGEMM rate at (rows, n, k), rows capped so the operands stay in memory's reach.
 double sgemm_rate(std::size_t rows, std::size_t n, std::size_t k, int repeat, bool openblas_threads, int threads) {
@@ -95,6 +89,7 @@ int main(int argc, char** argv) {
     int threads = 2, repeat = 3;
     std::string network = "all";
     bool backward = true;
+    tn::ConvAlgorithm algorithm = tn::ConvAlgorithm::automatic;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--threads" && i + 1 < argc)
@@ -105,9 +100,16 @@ int main(int argc, char** argv) {
             network = argv[++i];
         else if (arg == "--no-backward")
             backward = false;
-        else {
+        else if (arg == "--conv-algorithm" && i + 1 < argc) {
+            try {
+                algorithm = tn::parse_conv_algorithm(argv[++i], "--conv-algorithm");
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "conv_layers: %s\n", e.what());
+                return 2;
+            }
+        } else {
             std::fprintf(stderr, "usage: conv_layers [--threads N] [--repeat N] [--network vgg16|basic-cnn|all] "
-                                 "[--no-backward]\n");
+                                 "[--no-backward] [--conv-algorithm automatic|im2col|winograd|winograd_fast|direct]\n");
             return 2;
         }
     }
@@ -143,9 +145,9 @@ int main(int argc, char** argv) {
         std::vector<float> y(l.batch * g.out_size());
         const double rows = double(l.batch * g.out_pixels());
         const double flops = 2.0 * rows * double(g.filters) * double(g.patch_size());
-        const ck::ConvMethod method = ck::conv2d_forward_method(g);
+        const ck::ConvMethod method = ck::conv2d_resolved_method(algorithm, g);
         const double fwd = median_seconds(repeat, [&] {
-            ck::conv2d_forward_by(ck::ConvMethod::automatic, g, x.data(), l.batch, kernel.data(), bias.data(), y.data(),
+            ck::conv2d_forward_by(algorithm, g, x.data(), l.batch, kernel.data(), bias.data(), y.data(),
                                   tn::ActivationKind::relu);
         });
         const double im2col = median_seconds(repeat, [&] {
@@ -161,13 +163,13 @@ int main(int argc, char** argv) {
             const auto dz = random_values(l.batch * g.out_size(), 4);
             std::vector<float> dx(l.batch * g.in_size()), dk(g.patch_size() * g.filters), db(g.filters);
             const double dw = median_seconds(repeat, [&] {
-                ck::conv2d_backward_by(ck::ConvMethod::automatic, g, x.data(), l.batch, kernel.data(), dz.data(),
+                ck::conv2d_backward_by(algorithm, g, x.data(), l.batch, kernel.data(), dz.data(),
                                        nullptr, dk.data(), db.data());
             });
             dw_rate = flops / dw / 1e9;
             if (l.needs_dx) {
                 const double dx_s = median_seconds(repeat, [&] {
-                    ck::conv2d_backward_by(ck::ConvMethod::automatic, g, x.data(), l.batch, kernel.data(), dz.data(),
+                    ck::conv2d_backward_by(algorithm, g, x.data(), l.batch, kernel.data(), dz.data(),
                                            dx.data(), nullptr, nullptr);
                 });
                 dx_rate = flops / dx_s / 1e9;
@@ -175,7 +177,7 @@ int main(int argc, char** argv) {
         }
         char shape[64];
         std::snprintf(shape, sizeof shape, "%zux%zux%zu>%zu", l.size, l.size, l.channels, l.filters);
-        std::printf("%-20s %-16s %8s %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", l.name, shape, method_name(method),
+        std::printf("%-20s %-16s %8s %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", l.name, shape, tn::conv_algorithm_name(method),
                     fwd * 1e3, flops / fwd / 1e9, flops / im2col / 1e9, sgemm, blas_threads, dx_rate, dw_rate);
         std::fflush(stdout);
     }

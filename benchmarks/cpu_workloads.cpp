@@ -8,10 +8,12 @@
 //   finetune-train    zoo::VGGTransfer<150, 150> (model F) with set_trainable_from
 //                     ("block4_conv1"), train_on_batch, batch 30, RMSprop(1e-5)
 //
-//   cpu_workloads [--threads 2] [--iterations N] [--warmup N] [--method auto|im2col]
+//   cpu_workloads [--threads 2] [--iterations N] [--warmup N]
+//                 [--conv-algorithm automatic|im2col|winograd|winograd_fast|direct]
 //                 [--isa avx512|avx2|baseline] [workload ...]
 //
-// --method im2col and --isa measure what Winograd/direct kernels and AVX-512 buy: every
+// --conv-algorithm (tn::set_conv_algorithm; --method auto|im2col is its old spelling)
+// and --isa measure what the Winograd/direct kernels and AVX-512 buy: every
 // convolution by im2col + GEMM, or the kernels compiled for an older instruction set.
 // One line per workload: `<workload>: typenet <x> img/s (median of N, ...)`. Inputs are
 // random (uniform [0, 1) pixels, 0/1 labels); the speed does not depend on them. For
@@ -173,10 +175,15 @@ int main(int argc, char** argv) {
             settings.iterations = value();
         else if (arg == "--warmup")
             settings.warmup = value();
-        else if (arg == "--method" && i + 1 < argc) {
+        else if ((arg == "--conv-algorithm" || arg == "--method") && i + 1 < argc) {
             const std::string method = argv[++i];
-            tn::cpu_kernels::conv_method() =
-                method == "im2col" ? tn::cpu_kernels::ConvMethod::im2col : tn::cpu_kernels::ConvMethod::automatic;
+            try {
+                tn::set_conv_algorithm(method == "auto" ? tn::ConvAlgorithm::automatic
+                                                        : tn::parse_conv_algorithm(method, arg));
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "cpu_workloads: %s\n", e.what());
+                return 2;
+            }
         } else if (arg == "--isa" && i + 1 < argc) {
             const std::string isa = argv[++i];
             auto& active = tn::cpu_kernels::simd::active_isa();
@@ -187,7 +194,8 @@ int main(int argc, char** argv) {
             workloads.push_back(arg);
         else {
             std::fprintf(stderr,
-                         "usage: cpu_workloads [--threads N] [--iterations N] [--warmup N] [--method auto|im2col] "
+                         "usage: cpu_workloads [--threads N] [--iterations N] [--warmup N] "
+                         "[--conv-algorithm automatic|im2col|winograd|winograd_fast|direct] "
                          "[--isa avx512|avx2|baseline] [vgg16-forward] [basic-cnn-train] [finetune-train]\n");
             return 2;
         }

@@ -2,6 +2,7 @@
 // The example programs' shared flags (design.md section 6): --data DIR, --out DIR,
 // --epochs N, --batch-size N, --seed N, --weights FILE, --summary, --threads N, plus
 // whatever a program adds. Unknown flags and malformed values stop with a message.
+// Every program also takes --conv-algorithm NAME (tn::set_conv_algorithm, applied here).
 #pragma once
 
 #include <algorithm>
@@ -16,14 +17,21 @@
 #include <string_view>
 #include <vector>
 
+#include "typenet/backend/conv_algorithm.hpp"
+
 namespace examples {
+
+inline constexpr const char* conv_algorithm_usage =
+    "  --conv-algorithm A    CPU convolutions: automatic (default), im2col, winograd, winograd_fast\n"
+    "                        (faster, 2-8x the rounding error) or direct; docs/training.md\n";
 
 class CommandLine {
 public:
     // `valued`: flags taking a value; `switches`: flags without one. `usage` is printed on --help.
     CommandLine(int argc, char** argv, std::string usage, std::vector<std::string> valued,
                 std::vector<std::string> switches = {})
-        : usage_(std::move(usage)) {
+        : usage_(std::move(usage) + conv_algorithm_usage) {
+        valued.push_back("conv-algorithm");
         auto known = [](const std::vector<std::string>& list, std::string_view flag) {
             for (const auto& f : list)
                 if (f == flag) return true;
@@ -55,6 +63,13 @@ public:
                 values_[name] = value;
             } else {
                 fail("unknown flag " + arg);
+            }
+        }
+        if (has("conv-algorithm")) {
+            try {
+                typenet::set_conv_algorithm(typenet::parse_conv_algorithm(text("conv-algorithm"), "--conv-algorithm"));
+            } catch (const std::exception& e) {
+                fail(e.what());
             }
         }
     }

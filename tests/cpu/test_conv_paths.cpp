@@ -1,5 +1,5 @@
-// Every convolution method against the direct reference: Winograd F(4x4, 3x3) forward
-// and input gradient, Winograd F(3x3, 4x4) kernel gradient, the direct few-channel kernel, blocked im2col, the kernel and bias
+// Every convolution method against the direct reference: Winograd F(2x2, 3x3) and
+// F(4x4, 3x3) forward and input gradient, F(3x3, 2x2) and F(3x3, 4x4) kernel gradients, the direct few-channel kernel, blocked im2col, the kernel and bias
 // gradients; odd sizes, channel counts that are not multiples of 16, 'same' and
 // 'valid', strides (which Winograd hands to im2col), and each instruction set.
 #include <boost/test/unit_test.hpp>
@@ -77,6 +77,9 @@ std::vector<ck::simd::Isa> isas_here() {
     return isas;
 }
 
+// Both Winograd sizes: F(2x2, 3x3) (`winograd`) and F(4x4, 3x3) (`winograd_fast`).
+const ck::ConvMethod winograd_methods[] = {ck::ConvMethod::winograd, ck::ConvMethod::winograd_fast};
+
 const std::vector<Case> winograd_cases{
     {8, 8, 16, 3, 16, 1, true, 2},    // whole tiles, whole vectors
     {7, 9, 19, 3, 17, 1, true, 3},    // partial tiles, partial vectors, 'same'
@@ -91,7 +94,7 @@ const std::vector<Case> winograd_cases{
 BOOST_AUTO_TEST_CASE(winograd_forward_matches_direct_convolution) {
     for (const Case& s : winograd_cases) {
         BOOST_TEST(ck::winograd::applies(geometry(s.h, s.w, s.c, s.k, s.filters, s.stride, s.same)));
-        check_forward(ck::ConvMethod::winograd, s, 1e-4);
+        for (ck::ConvMethod m : winograd_methods) check_forward(m, s, 1e-4);
     }
 }
 
@@ -104,13 +107,16 @@ BOOST_AUTO_TEST_CASE(winograd_is_what_automatic_picks_for_3x3_stride_1) {
 }
 
 BOOST_AUTO_TEST_CASE(winograd_falls_back_where_it_does_not_apply) {
-    check_forward(ck::ConvMethod::winograd, {9, 11, 16, 3, 16, 2, true, 2}, 1e-5);   // stride 2
-    check_forward(ck::ConvMethod::winograd, {9, 11, 16, 5, 16, 1, true, 2}, 1e-5);   // 5x5
-    check_backward(ck::ConvMethod::winograd, {9, 11, 16, 3, 16, 2, true, 2}, 1e-5);  // stride 2
+    for (ck::ConvMethod m : winograd_methods) {
+        check_forward(m, {9, 11, 16, 3, 16, 2, true, 2}, 1e-5);   // stride 2
+        check_forward(m, {9, 11, 16, 5, 16, 1, true, 2}, 1e-5);   // 5x5
+        check_backward(m, {9, 11, 16, 3, 16, 2, true, 2}, 1e-5);  // stride 2
+    }
 }
 
 BOOST_AUTO_TEST_CASE(winograd_input_and_kernel_gradients_match_reference) {
-    for (const Case& s : winograd_cases) check_backward(ck::ConvMethod::winograd, s, 1e-4);
+    for (ck::ConvMethod m : winograd_methods)
+        for (const Case& s : winograd_cases) check_backward(m, s, 1e-4);
 }
 
 BOOST_AUTO_TEST_CASE(im2col_forward_and_backward_match_reference) {
@@ -141,8 +147,10 @@ BOOST_AUTO_TEST_CASE(every_instruction_set_computes_the_same_convolutions) {
     for (ck::simd::Isa isa : isas_here()) {
         IsaScope scope(isa);
         BOOST_TEST_INFO("instruction set " << int(isa));
-        check_forward(ck::ConvMethod::winograd, {7, 9, 19, 3, 17, 1, true, 2}, 1e-4);
-        check_backward(ck::ConvMethod::winograd, {7, 9, 19, 3, 17, 1, false, 2}, 1e-4);
+        for (ck::ConvMethod m : winograd_methods) {
+            check_forward(m, {7, 9, 19, 3, 17, 1, true, 2}, 1e-4);
+            check_backward(m, {7, 9, 19, 3, 17, 1, false, 2}, 1e-4);
+        }
         for (std::size_t filters : {16u, 32u, 48u, 64u}) {  // each register blocking of the direct kernels
             check_forward(ck::ConvMethod::direct, {13, 10, 3, 3, filters, 1, true, 2}, 1e-5);
             check_backward(ck::ConvMethod::direct, {13, 10, 3, 3, filters, 1, true, 2}, 1e-5);
@@ -188,6 +196,7 @@ BOOST_AUTO_TEST_CASE(kernel_gradients_are_the_same_bits_on_every_run) {
         ck::ConvMethod method;
         Case shape;
     } cases[] = {{ck::ConvMethod::winograd, {18, 18, 32, 3, 48, 1, true, 6}},
+                 {ck::ConvMethod::winograd_fast, {18, 18, 32, 3, 48, 1, true, 6}},
                  {ck::ConvMethod::direct, {40, 40, 3, 3, 16, 1, false, 6}},
                  {ck::ConvMethod::im2col, {21, 21, 8, 3, 16, 2, true, 6}}};
     for (int threads : {2, 3}) {

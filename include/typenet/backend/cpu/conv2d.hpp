@@ -1,8 +1,11 @@
 // typenet/backend/cpu/conv2d.hpp
-// Convolution on the CPU, by whichever method is fastest for the shape:
-//   winograd  3x3 stride 1 with 8+ channels: F(4x4, 3x3), a quarter of the multiplies
+// Convolution on the CPU, by whichever method is fastest for the shape among those as
+// accurate as im2col (tn::set_conv_algorithm picks another, conv_algorithm.hpp):
+//   winograd  3x3 stride 1 with 8+ channels: F(2x2, 3x3), 2.25x fewer multiplies
 //             (winograd.hpp); also the input gradient, as a convolution with the
-//             flipped kernel, and the kernel gradient, by F(3x3, 4x4) on the same points
+//             flipped kernel, and the kernel gradient, by F(3x3, 2x2) on the same points.
+//             winograd_fast, F(4x4, 3x3) (4x fewer, 2-8x the rounding error), only
+//             when asked for
 //   direct    few input channels (the first layer, C = 3): an im2col GEMM there is
 //             22500 x 16 x 27, too skinny for BLAS, so small kernels hold all output
 //             channels (forward) or all taps (kernel gradient) in registers
@@ -24,20 +27,18 @@
 #include "typenet/backend/cpu/scratch.hpp"
 #include "typenet/backend/cpu/simd.hpp"
 #include "typenet/backend/cpu/winograd.hpp"
+#include "typenet/backend/conv_algorithm.hpp"
 #include "typenet/backend/kernels.hpp"
 #include "typenet/core/buffer.hpp"
 
 namespace typenet::cpu_kernels {
 
 // How a convolution is computed; `automatic` picks per shape (tests force the others).
-enum class ConvMethod { automatic, im2col, winograd, direct };
+using ConvMethod = ConvAlgorithm;
 
-// The method Kernels<cpu>'s convolutions use: `automatic` unless a benchmark sets
-// another, to measure what each method buys on whole models.
-inline ConvMethod& conv_method() {
-    static ConvMethod method = ConvMethod::automatic;
-    return method;
-}
+// The method Kernels<cpu>'s convolutions use: tn::set_conv_algorithm's, or the
+// TYPENET_CONV_ALGORITHM override.
+inline ConvMethod conv_method() { return conv_algorithm(); }
 
 // Patch rows of one image: row (oy, ox) holds the (kh, kw, cin) window, zeros where
 // the window hangs over the padding. Matches the Keras kernel layout (kh, kw, cin, cout).
@@ -368,11 +369,12 @@ inline void forward_im2col(const ConvGeometry& g, const float* x, std::size_t ba
     });
 }
 
-inline void forward_winograd(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
-                             const float* bias, bool relu, float* y, CpuScratch& scratch) {
-    float* U = scratch.shared(0, winograd::kernel_floats(g));
-    winograd::transform_kernel(kernel, g.in_c, g.filters, U);
-    winograd::convolve(g, x, batch, U, bias, relu, y, scratch);
+template <std::size_t Tile>
+void forward_winograd(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel, const float* bias,
+                      bool relu, float* y, CpuScratch& scratch) {
+    float* U = scratch.shared(0, winograd::kernel_floats<Tile>(g));
+    winograd::transform_kernel<Tile>(kernel, g.in_c, g.filters, U);
+    winograd::convolve<Tile>(g, x, batch, U, bias, relu, y, scratch);
 }
 
 // The geometry of dL/dx = dL/dz (*) flipped kernel, for 3x3 stride 1: a convolution
@@ -382,13 +384,14 @@ inline ConvGeometry input_gradient_geometry(const ConvGeometry& g) {
                         g.in_h,      g.in_w};
 }
 
-inline void backward_data_winograd(const ConvGeometry& g, const float* dz, std::size_t batch, const float* kernel,
-                                   float* dx, CpuScratch& scratch) {
+template <std::size_t Tile>
+void backward_data_winograd(const ConvGeometry& g, const float* dz, std::size_t batch, const float* kernel, float* dx,
+                            CpuScratch& scratch) {
     const ConvGeometry back = input_gradient_geometry(g);
-    float* U = scratch.shared(0, winograd::kernel_floats(back));
+    float* U = scratch.shared(0, winograd::kernel_floats<Tile>(back));
     float* transposed = scratch.shared(1, 9 * g.in_c * g.filters);
-    winograd::transform_flipped_kernel(kernel, g.in_c, g.filters, U, transposed);
-    winograd::convolve(back, dz, batch, U, nullptr, false, dx, scratch);
+    winograd::transform_flipped_kernel<Tile>(kernel, g.in_c, g.filters, U, transposed);
+    winograd::convolve<Tile>(back, dz, batch, U, nullptr, false, dx, scratch);
 }
 
 inline void backward_data_im2col(const ConvGeometry& g, const float* dz, std::size_t batch, const float* kernel,
@@ -442,27 +445,41 @@ inline void backward_kernel_im2col(const ConvGeometry& g, const float* x, std::s
 
 }  // namespace conv_detail
 
-// Which method `automatic` picks for this geometry (forward).
+// Which method `automatic` picks for this geometry (forward): never winograd_fast, whose
+// rounding error is several times im2col's.
 inline ConvMethod conv2d_forward_method(const ConvGeometry& g) {
     if (winograd::applies(g)) return ConvMethod::winograd;
     if (conv_detail::direct_applies(g)) return ConvMethod::direct;
     return ConvMethod::im2col;
 }
 
+// The method that runs when `method` is asked for: automatic resolved, a method that
+// cannot do the shape replaced by im2col (the documented rule, conv_algorithm.hpp).
+inline ConvMethod conv2d_resolved_method(ConvMethod method, const ConvGeometry& g) {
+    if (method == ConvMethod::automatic) return conv2d_forward_method(g);
+    if ((method == ConvMethod::winograd || method == ConvMethod::winograd_fast) && !winograd::applies(g))
+        return ConvMethod::im2col;
+    if (method == ConvMethod::direct && !conv_detail::direct_applies(g)) return ConvMethod::im2col;
+    return method;
+}
+
 // conv2d_forward by a chosen method; a method that cannot do the shape falls back to im2col.
 inline void conv2d_forward_by(ConvMethod method, const ConvGeometry& g, const float* x, std::size_t batch,
                               const float* kernel, const float* bias, float* y, ActivationKind act) {
     if (batch == 0) return;
-    if (method == ConvMethod::automatic) method = conv2d_forward_method(g);
-    if (method == ConvMethod::winograd && !winograd::applies(g)) method = ConvMethod::im2col;
-    if (method == ConvMethod::direct && !conv_detail::direct_applies(g)) method = ConvMethod::im2col;
+    method = conv2d_resolved_method(method, g);
     const bool fused = conv_detail::fuses(act);
     const bool relu = act == ActivationKind::relu;
     CpuScratch& scratch = CpuScratch::instance();
     {
         auto lock = scratch.lock();
         switch (method) {
-            case ConvMethod::winograd: conv_detail::forward_winograd(g, x, batch, kernel, bias, relu, y, scratch); break;
+            case ConvMethod::winograd:
+                conv_detail::forward_winograd<2>(g, x, batch, kernel, bias, relu, y, scratch);
+                break;
+            case ConvMethod::winograd_fast:
+                conv_detail::forward_winograd<4>(g, x, batch, kernel, bias, relu, y, scratch);
+                break;
             case ConvMethod::direct: conv_detail::forward_direct(g, x, batch, kernel, bias, relu, y, scratch); break;
             default: conv_detail::forward_im2col(g, x, batch, kernel, bias, relu, y, scratch); break;
         }
@@ -477,7 +494,7 @@ inline void conv2d_forward(const ConvGeometry& g, const float* x, std::size_t ba
     conv2d_forward_by(conv_method(), g, x, batch, kernel, bias, y, act);
 }
 
-// conv2d_backward by a chosen method: winograd (all three gradients), direct (the kernel
+// conv2d_backward by a chosen method: winograd or winograd_fast (all three gradients), direct (the kernel
 // gradient; the input gradient by im2col) or im2col; unfit methods fall back to im2col.
 inline void conv2d_backward_by(ConvMethod method, const ConvGeometry& g, const float* x, std::size_t batch,
                                const float* kernel, const float* dz, float* dx, float* dkernel, float* dbias) {
@@ -487,14 +504,14 @@ inline void conv2d_backward_by(ConvMethod method, const ConvGeometry& g, const f
         if (dkernel != nullptr) std::fill(dkernel, dkernel + g.patch_size() * g.filters, 0.0f);
         return;
     }
-    if (method == ConvMethod::automatic) method = conv2d_forward_method(g);
-    if (method == ConvMethod::winograd && !winograd::applies(g)) method = ConvMethod::im2col;
-    if (method == ConvMethod::direct && !conv_detail::direct_applies(g)) method = ConvMethod::im2col;
+    method = conv2d_resolved_method(method, g);
     CpuScratch& scratch = CpuScratch::instance();
     auto lock = scratch.lock();
     if (dkernel != nullptr) {
         if (method == ConvMethod::winograd)
-            winograd::kernel_gradient(g, x, batch, dz, dkernel, scratch);
+            winograd::kernel_gradient<2>(g, x, batch, dz, dkernel, scratch);
+        else if (method == ConvMethod::winograd_fast)
+            winograd::kernel_gradient<4>(g, x, batch, dz, dkernel, scratch);
         else if (method == ConvMethod::direct)
             conv_detail::backward_kernel_direct(g, x, batch, dz, dkernel, scratch);
         else
@@ -505,7 +522,9 @@ inline void conv2d_backward_by(ConvMethod method, const ConvGeometry& g, const f
         gemm(false, true, rows, g.patch_size(), g.filters, 1.0f, dz, g.filters, kernel, g.filters, 0.0f, dx,
              g.patch_size());
     else if (method == ConvMethod::winograd)
-        conv_detail::backward_data_winograd(g, dz, batch, kernel, dx, scratch);
+        conv_detail::backward_data_winograd<2>(g, dz, batch, kernel, dx, scratch);
+    else if (method == ConvMethod::winograd_fast)
+        conv_detail::backward_data_winograd<4>(g, dz, batch, kernel, dx, scratch);
     else
         conv_detail::backward_data_im2col(g, dz, batch, kernel, dx, scratch);
 }
