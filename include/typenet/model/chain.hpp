@@ -25,6 +25,7 @@
 #include "typenet/core/type_list.hpp"
 #include "typenet/layers/input.hpp"
 #include "typenet/layers/layer.hpp"
+#include "typenet/layers/state.hpp"
 #include "typenet/model/fold.hpp"
 #include "typenet/model/summary.hpp"
 
@@ -91,6 +92,10 @@ private:
         return (std::size_t{0} + ... + layer_type<I>::param_count);
     }
     template <std::size_t... I>
+    static constexpr std::size_t sum_state(std::index_sequence<I...>) {
+        return (std::size_t{0} + ... + layer_type<I>::state_count);
+    }
+    template <std::size_t... I>
     static constexpr std::array<std::size_t, layer_count> output_sizes(std::index_sequence<I...>) {
         return {layer_type<I>::output_shape::size...};
     }
@@ -101,7 +106,8 @@ private:
     using indices = std::make_index_sequence<layer_count>;
 
 public:
-    static constexpr std::size_t param_count = sum_params(indices{});
+    static constexpr std::size_t param_count = sum_params(indices{});  // state included, as Keras counts
+    static constexpr std::size_t state_count = sum_state(indices{});   // moving statistics and the like
     static constexpr std::array<FixedString, layer_count> layer_names = names_of(indices{});
     // Floats per sample of each layer's output.
     static constexpr std::array<std::size_t, layer_count> layer_output_sizes = output_sizes(indices{});
@@ -167,6 +173,29 @@ public:
     template <class Visitor>
     void for_each_parameter(Visitor&& visit, std::string_view prefix = {}) const {
         std::apply([&](const auto&... layer) { (parameters_of(layer, visit, prefix), ...); }, layers_);
+    }
+
+    // Every state tensor (layers/state.hpp) with its layer's path: what no optimizer sees.
+    template <class Visitor>
+    void for_each_state(Visitor&& visit, std::string_view prefix = {}) {
+        std::apply([&](auto&... layer) { (state_of(layer, visit, prefix), ...); }, layers_);
+    }
+    template <class Visitor>
+    void for_each_state(Visitor&& visit, std::string_view prefix = {}) const {
+        std::apply([&](const auto&... layer) { (state_of(layer, visit, prefix), ...); }, layers_);
+    }
+
+    // Everything a weights file holds, layer by layer in Keras's order (a layer's
+    // parameters, then its state: gamma, beta, moving_mean, moving_variance):
+    // visit(path, tensor, trainable), trainable false for state. Parameter and
+    // StateVariable share name, shape, values() and set_values().
+    template <class Visitor>
+    void for_each_weight(Visitor&& visit, std::string_view prefix = {}) {
+        std::apply([&](auto&... layer) { (weights_of(layer, visit, prefix), ...); }, layers_);
+    }
+    template <class Visitor>
+    void for_each_weight(Visitor&& visit, std::string_view prefix = {}) const {
+        std::apply([&](const auto&... layer) { (weights_of(layer, visit, prefix), ...); }, layers_);
     }
 
     // Freeze (false) or unfreeze (true) every layer, nested ones included.
@@ -293,6 +322,32 @@ private:
             layer.for_each_parameter(visit, path);
         } else {
             for (auto& p : layer.parameters()) visit(std::string_view(path), p, layer.trainable);
+        }
+    }
+
+    template <class Layer>
+    static std::string path_of(const Layer& layer, std::string_view prefix) {
+        return prefix.empty() ? std::string(layer.name.view()) : std::string(prefix) + "/" + std::string(layer.name.view());
+    }
+
+    template <class Layer, class Visitor>
+    static void state_of(Layer& layer, Visitor& visit, std::string_view prefix) {
+        const std::string path = path_of(layer, prefix);
+        if constexpr (std::remove_const_t<Layer>::is_model)
+            layer.for_each_state(visit, path);
+        else if constexpr (HasState<Layer>)
+            for (auto& s : layer.state()) visit(std::string_view(path), s);
+    }
+
+    template <class Layer, class Visitor>
+    static void weights_of(Layer& layer, Visitor& visit, std::string_view prefix) {
+        const std::string path = path_of(layer, prefix);
+        if constexpr (std::remove_const_t<Layer>::is_model) {
+            layer.for_each_weight(visit, path);
+        } else {
+            for (auto& p : layer.parameters()) visit(std::string_view(path), p, layer.trainable);
+            if constexpr (HasState<Layer>)
+                for (auto& s : layer.state()) visit(std::string_view(path), s, false);
         }
     }
 
