@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -88,6 +89,31 @@ BOOST_AUTO_TEST_CASE(summaries_match_keras) {
     BOOST_TEST(tn::summary_string(model) == golden("backbone_layers.txt"));
     model.set_trainable("batch_normalization_1", false);
     BOOST_TEST(tn::summary_string(model) == golden("backbone_layers_frozen_bn.txt"));
+}
+
+BOOST_AUTO_TEST_CASE(a_keras_model_from_its_weights_file) {
+    // Keras 3 ran this model on these weights (moving statistics included): both modes.
+    const std::string dir = std::string(TYPENET_FIXTURES_DIR) + "/keras/";
+    BackboneLayers model;
+    tn::io::load_weights(model, dir + "backbone_layers_weights.safetensors");
+    std::map<std::string, tn::io::TensorData> io;
+    for (auto& t : tn::io::read_safetensors(dir + "backbone_layers_io.safetensors")) io[t.name] = std::move(t);
+    const std::size_t batch = io.at("input").shape.at(0);
+    std::vector<float> y(batch * 2);
+    auto expect_close = [](const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
+        BOOST_REQUIRE_EQUAL(got.size(), want.size());
+        for (std::size_t i = 0; i < got.size(); ++i)
+            BOOST_TEST(std::abs(got[i] - want[i]) <= 1e-5f + 1e-4f * std::abs(want[i]),
+                       what << "[" << i << "]: typenet " << got[i] << ", Keras " << want[i]);
+    };
+    model.forward(io.at("input").values.data(), y.data(), batch, tn::Mode::infer);
+    expect_close(y, io.at("output").values, "inference output");
+    model.forward(io.at("input").values.data(), y.data(), batch, tn::Mode::train);
+    expect_close(y, io.at("output_training").values, "training output");
+    model.for_each_state([&](std::string_view path, const auto& s) {
+        expect_close(s.values(), io.at(std::string(path) + "/" + std::string(s.name) + "_after").values,
+                     std::string(path) + "/" + std::string(s.name));
+    });
 }
 
 BOOST_AUTO_TEST_CASE(fit_moves_state_by_the_layers_rule_only) {
