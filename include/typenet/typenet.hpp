@@ -28,6 +28,7 @@
 #include "typenet/layers/state.hpp"
 #include "typenet/layers/use_bias.hpp"
 #include "typenet/layers/zero_padding2d.hpp"
+#include "typenet/model/block.hpp"
 #include "typenet/model/sequential.hpp"
 #include "typenet/model/summary.hpp"
 #include "typenet/train/callbacks.hpp"

@@ -52,6 +52,10 @@
 //       y = x framed by zeros; dx = the interior of dy.
 //   relu_forward(x, y, count, max_value)          y = min(max(x, 0), max_value), NaN passes.
 //   relu_backward(x, dy, dx, count, max_value)    dx = dy where 0 < x < max_value, else 0.
+//   accumulate(src, dst, count)                   dst += src (Add).
+//   copy_channels(src, src_channels, src_offset, dst, dst_channels, dst_offset, width, rows)
+//       for every row r: dst[r * dst_channels + dst_offset + c] = src[r * src_channels +
+//       src_offset + c], c < width (Concatenate on the channel axis, and its backward).
 //
 // Training (train/): the loss and the optimizer steps run on the device too, so a step
 // moves only the batch in and three numbers out.

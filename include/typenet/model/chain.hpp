@@ -43,6 +43,18 @@ struct ModelKind {
     static constexpr bool shows_input_layer = true;  // functional models list input_1 (InputLayer)
 };
 
+// A block of branches (model/block.hpp): it holds layers, but they are the model's own,
+// as in a Keras functional model: walks list them without the block, paths skip its name.
+template <class L>
+constexpr bool block_flag() {
+    if constexpr (requires { L::is_block; })
+        return L::is_block;
+    else
+        return false;
+}
+template <class L>
+inline constexpr bool is_block_v = block_flag<L>();
+
 struct no_initialization_t {};
 inline constexpr no_initialization_t no_initialization{};
 
@@ -316,8 +328,9 @@ private:
 
     template <class Layer, class Visitor>
     static void parameters_of(Layer& layer, Visitor& visit, std::string_view prefix) {
-        std::string path = prefix.empty() ? std::string(layer.name.view())
-                                          : std::string(prefix) + "/" + std::string(layer.name.view());
+        std::string path = is_block_v<std::remove_const_t<Layer>> ? std::string(prefix)
+                           : prefix.empty() ? std::string(layer.name.view())
+                                            : std::string(prefix) + "/" + std::string(layer.name.view());
         if constexpr (std::remove_const_t<Layer>::is_model) {
             layer.for_each_parameter(visit, path);
         } else {
@@ -327,6 +340,7 @@ private:
 
     template <class Layer>
     static std::string path_of(const Layer& layer, std::string_view prefix) {
+        if constexpr (is_block_v<std::remove_const_t<Layer>>) return std::string(prefix);
         return prefix.empty() ? std::string(layer.name.view()) : std::string(prefix) + "/" + std::string(layer.name.view());
     }
 
@@ -353,8 +367,12 @@ private:
 
     template <class Layer, class Visitor>
     static void visit_one(Layer& layer, Visitor& visit, int depth) {
-        visit(layer, depth);
-        if constexpr (std::remove_const_t<Layer>::is_model) layer.for_each_layer(visit, depth + 1);
+        if constexpr (is_block_v<std::remove_const_t<Layer>>) {
+            layer.for_each_layer(visit, depth);  // its layers, then its merge layer, as the model's own
+        } else {
+            visit(layer, depth);
+            if constexpr (std::remove_const_t<Layer>::is_model) layer.for_each_layer(visit, depth + 1);
+        }
     }
 
     // Leaves: layers that are not themselves models.

@@ -9,6 +9,7 @@
 #include "typenet/backend/cpu/depthwise_conv2d.hpp"
 #include "typenet/backend/cpu/elementwise.hpp"
 #include "typenet/backend/cpu/loss.hpp"
+#include "typenet/backend/cpu/merge.hpp"
 #include "typenet/backend/cpu/optimizer.hpp"
 #include "typenet/backend/cpu/parallel.hpp"
 #include "typenet/backend/cpu/pooling.hpp"
@@ -48,6 +49,8 @@ struct Kernels<cpu> {
     static constexpr auto zero_pad_backward = cpu_kernels::zero_pad_backward;
     static constexpr auto relu_forward = cpu_kernels::relu_forward;
     static constexpr auto relu_backward = cpu_kernels::relu_backward;
+    static constexpr auto accumulate = cpu_kernels::accumulate;
+    static constexpr auto copy_channels = cpu_kernels::copy_channels;
     // Training (train/): loss and optimizer steps.
     static constexpr auto loss_value_and_gradient = cpu_kernels::loss_value_and_gradient;
     static constexpr auto sgd_update = cpu_kernels::sgd_update;
