@@ -34,6 +34,8 @@ SAME_SIGNATURE(zero_pad_forward);
 SAME_SIGNATURE(zero_pad_backward);
 SAME_SIGNATURE(relu_forward);
 SAME_SIGNATURE(relu_backward);
+SAME_SIGNATURE(accumulate);
+SAME_SIGNATURE(copy_channels);
 #undef SAME_SIGNATURE
 // The convolutions differ only in the workspace's device.
 static_assert(std::is_invocable_v<decltype(GpuKernels::conv2d_forward), const tn::ConvGeometry&, const float*,

@@ -194,6 +194,24 @@ CUDA_TEST_CASE(model_f_finetune_from_block4) {
                         tn::SGD{.learning_rate = 0.01f, .momentum = 0.9f}, from_block4, binary_labels, true);
 }
 
+CUDA_TEST_CASE(training_steps_of_a_model_of_blocks) {
+    // Add with a projection shortcut, BatchNormalization in training mode, a Concatenate
+    // with an identity branch, depthwise convolution, ReLU6: the backbone pieces together.
+    using Net = tn::Sequential<
+        tn::Input<16, 16, 3>,
+        tn::Add<"b1_add",
+                tn::Branch<tn::Conv2D<8, 1, tn::Linear, tn::Valid, 2, "b1_0_conv", tn::NoBias>,
+                           tn::BatchNormalization<0.99f, 1e-3f, "b1_0_bn">>,
+                tn::Branch<tn::Conv2D<8, 3, tn::Linear, tn::Same, 2, "b1_1_conv", tn::NoBias>,
+                           tn::BatchNormalization<0.99f, 1e-3f, "b1_1_bn">, tn::Named<"b1_1_relu", tn::ReLU6>,
+                           tn::DepthwiseConv2D<3, tn::Linear, tn::Same, 1, "b1_2_dw">>>,
+        tn::ReLU,
+        tn::Concatenate<"mixed", tn::Branch<>, tn::Branch<tn::AveragePooling2D<3, tn::Same, 1, "mixed_pool">>>,
+        tn::GlobalAveragePooling2D<>, tn::Dense<1, tn::Sigmoid>>;
+    compare_training<Net>("model of blocks, SGD momentum", 4, 2, tn::BinaryCrossentropy{},
+                          tn::SGD{.learning_rate = 0.01f, .momentum = 0.9f}, [](auto&) {}, binary_labels, true);
+}
+
 CUDA_TEST_CASE(softmax_heads_with_adam_and_sgd) {
     using Head = tn::Sequential<tn::Input<20>, tn::Dense<16, tn::ReLU>, tn::Dropout<0.2f>, tn::Dense<5, tn::Softmax>>;
     using Logits = tn::Sequential<tn::Input<20>, tn::Dense<16, tn::ReLU>, tn::Dense<5>>;

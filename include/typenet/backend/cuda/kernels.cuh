@@ -14,6 +14,7 @@
 #include "typenet/backend/cuda/depthwise_conv2d.cuh"
 #include "typenet/backend/cuda/elementwise.cuh"
 #include "typenet/backend/cuda/loss.cuh"
+#include "typenet/backend/cuda/merge.cuh"
 #include "typenet/backend/cuda/optimizer.cuh"
 #include "typenet/backend/cuda/pooling.cuh"
 #include "typenet/backend/cuda/relu.cuh"
@@ -53,6 +54,8 @@ struct Kernels<cuda> {
     static constexpr auto zero_pad_backward = cuda_kernels::zero_pad_backward;
     static constexpr auto relu_forward = cuda_kernels::relu_forward;
     static constexpr auto relu_backward = cuda_kernels::relu_backward;
+    static constexpr auto accumulate = cuda_kernels::accumulate;
+    static constexpr auto copy_channels = cuda_kernels::copy_channels;
     // Training (train/): loss and optimizer steps.
     static constexpr auto loss_value_and_gradient = cuda_kernels::loss_value_and_gradient;
     static constexpr auto sgd_update = cuda_kernels::sgd_update;
