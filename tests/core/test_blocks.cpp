@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <xtensor/xtensor.hpp>
+
 #include "gradient_check.hpp"
 #include "typenet/typenet.hpp"
 
@@ -130,6 +132,27 @@ BOOST_AUTO_TEST_CASE(the_models_own_layers) {
     BOOST_TEST(model.trainable_param_count() == after);
     model.set_trainable("block1_1_bn", true);
     BOOST_TEST(model.get<"block1_1_bn">().trainable);
+}
+
+BOOST_AUTO_TEST_CASE(fit_reaches_the_layers_of_a_block) {
+    // The trainer finds a block's parameters (the optimizer updates them) and leaves a
+    // frozen one alone.
+    ResNetLike model;
+    model.set_trainable("block1_0_conv", false);
+    const auto frozen = model.get<"block1_0_conv">().kernel().values();
+    const auto learning = model.get<"block2_2_conv">().kernel().values();
+    constexpr std::size_t n = 6;
+    xt::xtensor<float, 2> x = xt::zeros<float>({n, ResNetLike::input_shape::size});
+    xt::xtensor<float, 2> y = xt::zeros<float>({n, std::size_t{2}});
+    tn::Random rng(11);
+    for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t j = 0; j < ResNetLike::input_shape::size; ++j) x(i, j) = rng.uniform(0.0f, 1.0f);
+        y(i, i % 2) = 1.0f;
+    }
+    auto trainer = tn::compile(model, tn::CategoricalCrossentropy{}, tn::SGD{.learning_rate = 0.1f});
+    trainer.fit(x, y, {.epochs = 1, .batch_size = n, .shuffle = false, .verbose = 0});
+    BOOST_TEST(model.get<"block1_0_conv">().kernel().values() == frozen);
+    BOOST_TEST(model.get<"block2_2_conv">().kernel().values() != learning);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
