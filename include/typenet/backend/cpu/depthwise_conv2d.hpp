@@ -77,7 +77,11 @@ inline void depthwise_conv2d_backward(const ConvGeometry& g, const float* x, std
                         if (!depthwise_detail::source(ox, g.stride_w, kx, g.pad_left, g.in_w, ix)) continue;
                         const float* in = x + n * g.in_size() + (iy * g.in_w + ix) * C;
                         const float* d = dz + n * g.out_size() + (oy * g.out_w + ox) * F;
-                        for (std::size_t o = 0; o < F; ++o) dk[o] += in[o / M] * d[o];
+                        if (M == 1)  // no division: the loop vectorises
+                            for (std::size_t o = 0; o < F; ++o) dk[o] += in[o] * d[o];
+                        else
+                            for (std::size_t c = 0; c < C; ++c)
+                                for (std::size_t m = 0; m < M; ++m) dk[c * M + m] += in[c] * d[c * M + m];
                     }
                 }
         });
@@ -100,7 +104,8 @@ inline void depthwise_conv2d_backward(const ConvGeometry& g, const float* x, std
                         if (M == 1)
                             for (std::size_t o = 0; o < F; ++o) in[o] += k[o] * d[o];
                         else
-                            for (std::size_t o = 0; o < F; ++o) in[o / M] += k[o] * d[o];
+                            for (std::size_t c = 0; c < C; ++c)
+                                for (std::size_t m = 0; m < M; ++m) in[c] += k[c * M + m] * d[c * M + m];
                     }
                 }
             }
