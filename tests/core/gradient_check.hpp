@@ -45,6 +45,15 @@ void each_parameter(Layer& layer, Visit&& visit) {
         for (auto& p : layer.parameters()) visit(p);
 }
 
+// Visits every state tensor (moving statistics) of a bound layer or of a whole model.
+template <class Layer, class Visit>
+void each_state(Layer& layer, Visit&& visit) {
+    if constexpr (Layer::is_model)
+        layer.for_each_state([&](std::string_view, auto& s) { visit(s); });
+    else if constexpr (tn::HasState<Layer>)
+        for (auto& s : layer.state()) visit(s);
+}
+
 struct Tolerance {
     double absolute = 2e-3;
     double relative = 2e-2;
@@ -73,7 +82,13 @@ void check(const std::string& what, std::uint64_t seed, tn::Mode mode = tn::Mode
     layer.initialize(rng);
     // Non-zero biases, so that bias gradients and activations are exercised off zero.
     each_parameter(layer, [&](auto& p) {
-        if (p.name == "bias") p.set_values(random_vector(p.size(), rng, -0.3f, 0.3f));
+        if (p.name == "bias" || p.name == "beta") p.set_values(random_vector(p.size(), rng, -0.3f, 0.3f));
+        if (p.name == "gamma") p.set_values(random_vector(p.size(), rng, 0.5f, 1.5f));
+    });
+    // Moving statistics off their initial 0 and 1, so inference mode is exercised too.
+    each_state(layer, [&](auto& s) {
+        if (s.name == "moving_mean") s.set_values(random_vector(s.size(), rng, -0.3f, 0.3f));
+        if (s.name == "moving_variance") s.set_values(random_vector(s.size(), rng, 0.5f, 1.5f));
     });
 
     const std::vector<float> x = random_vector(batch * In::size, rng);

@@ -23,6 +23,19 @@ SAME_SIGNATURE(loss_value_and_gradient);
 SAME_SIGNATURE(sgd_update);
 SAME_SIGNATURE(rmsprop_update);
 SAME_SIGNATURE(adam_update);
+SAME_SIGNATURE(batchnorm_forward_training);
+SAME_SIGNATURE(batchnorm_forward_inference);
+SAME_SIGNATURE(batchnorm_backward);
+SAME_SIGNATURE(depthwise_conv2d_forward);
+SAME_SIGNATURE(depthwise_conv2d_backward);
+SAME_SIGNATURE(avgpool_forward);
+SAME_SIGNATURE(avgpool_backward);
+SAME_SIGNATURE(zero_pad_forward);
+SAME_SIGNATURE(zero_pad_backward);
+SAME_SIGNATURE(relu_forward);
+SAME_SIGNATURE(relu_backward);
+SAME_SIGNATURE(accumulate);
+SAME_SIGNATURE(copy_channels);
 #undef SAME_SIGNATURE
 // The convolutions differ only in the workspace's device.
 static_assert(std::is_invocable_v<decltype(GpuKernels::conv2d_forward), const tn::ConvGeometry&, const float*,

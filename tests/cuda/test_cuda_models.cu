@@ -38,6 +38,11 @@ void compare_layer(const std::string& what, std::size_t batch) {
     for (std::size_t i = 0; i < cpu.parameters().size(); ++i)
         check_close(what + " backward d" + std::string(cpu.parameters()[i].name), gpu.parameters()[i].gradients(),
                     cpu.parameters()[i].gradients());
+    // State a training-mode forward moved (BatchNormalization's moving statistics).
+    if constexpr (tn::HasState<CpuLayer>)
+        for (std::size_t i = 0; i < cpu.state().size(); ++i)
+            check_close(what + " state " + std::string(cpu.state()[i].name), gpu.state()[i].values(),
+                        cpu.state()[i].values());
 }
 
 }  // namespace
@@ -56,6 +61,26 @@ CUDA_TEST_CASE(every_layer_forward_and_backward) {
     compare_layer<tn::Dense<1, tn::Sigmoid>, tn::Shape<50>>("Dense<1, Sigmoid>", 4);
     compare_layer<tn::Dense<9>, tn::Shape<50>>("Dense<9> (linear)", 4);
     compare_layer<tn::Dropout<0.3f>, tn::Shape<50>>("Dropout<0.3>", 4);
+}
+
+CUDA_TEST_CASE(backbone_layers_forward_and_backward) {
+    using Image = tn::Shape<12, 10, 3>;
+    // Training mode: batch statistics, moving statistics updated on both devices.
+    compare_layer<tn::BatchNormalization<>, tn::Shape<12, 10, 16>>("BatchNormalization<> (training)", 3);
+    compare_layer<tn::BatchNormalization<0.9f>, tn::Shape<20>>("BatchNormalization<0.9> on flat input", 5);
+    compare_layer<tn::DepthwiseConv2D<3, tn::ReLU, tn::Same>, Image>("DepthwiseConv2D<3, ReLU, Same>", 3);
+    compare_layer<tn::DepthwiseConv2D<3, tn::Linear, tn::Same, 2, "", tn::NoBias, 2>, Image>(
+        "DepthwiseConv2D stride 2, no bias, multiplier 2", 3);
+    compare_layer<tn::DepthwiseConv2D<4, tn::Linear, tn::Valid, 1, "", tn::UseBias, 3>, Image>(
+        "DepthwiseConv2D<4> multiplier 3", 2);
+    compare_layer<tn::Conv2D<8, 3, tn::Linear, tn::Same, 2, "", tn::NoBias>, Image>("Conv2D without bias", 3);
+    compare_layer<tn::AveragePooling2D<3, tn::Same, 2>, Image>("AveragePooling2D<3, Same, 2>", 3);
+    compare_layer<tn::AveragePooling2D<2>, Image>("AveragePooling2D<2>", 3);
+    compare_layer<tn::GlobalAveragePooling2D<>, Image>("GlobalAveragePooling2D", 3);
+    compare_layer<tn::ZeroPadding2D<1, 2, 0, 3>, Image>("ZeroPadding2D<1, 2, 0, 3>", 3);
+    compare_layer<tn::ReLU6, Image>("ReLU6", 3);
+    compare_layer<tn::ReLU, Image>("ReLU layer", 3);
+    compare_layer<tn::Activation<tn::Softmax>, Image>("Activation<Softmax>", 3);
 }
 
 // ---- Models and the trainer -------------------------------------------------------------
@@ -167,6 +192,24 @@ CUDA_TEST_CASE(model_f_finetune_from_block4) {
                         from_block4, binary_labels, false);
     compare_training<F>("model F (32x32), SGD momentum", 2, 1, tn::BinaryCrossentropy{},
                         tn::SGD{.learning_rate = 0.01f, .momentum = 0.9f}, from_block4, binary_labels, true);
+}
+
+CUDA_TEST_CASE(training_steps_of_a_model_of_blocks) {
+    // Add with a projection shortcut, BatchNormalization in training mode, a Concatenate
+    // with an identity branch, depthwise convolution, ReLU6: the backbone pieces together.
+    using Net = tn::Sequential<
+        tn::Input<16, 16, 3>,
+        tn::Add<"b1_add",
+                tn::Branch<tn::Conv2D<8, 1, tn::Linear, tn::Valid, 2, "b1_0_conv", tn::NoBias>,
+                           tn::BatchNormalization<0.99f, 1e-3f, "b1_0_bn">>,
+                tn::Branch<tn::Conv2D<8, 3, tn::Linear, tn::Same, 2, "b1_1_conv", tn::NoBias>,
+                           tn::BatchNormalization<0.99f, 1e-3f, "b1_1_bn">, tn::Named<"b1_1_relu", tn::ReLU6>,
+                           tn::DepthwiseConv2D<3, tn::Linear, tn::Same, 1, "b1_2_dw">>>,
+        tn::ReLU,
+        tn::Concatenate<"mixed", tn::Branch<>, tn::Branch<tn::AveragePooling2D<3, tn::Same, 1, "mixed_pool">>>,
+        tn::GlobalAveragePooling2D<>, tn::Dense<1, tn::Sigmoid>>;
+    compare_training<Net>("model of blocks, SGD momentum", 4, 2, tn::BinaryCrossentropy{},
+                          tn::SGD{.learning_rate = 0.01f, .momentum = 0.9f}, [](auto&) {}, binary_labels, true);
 }
 
 CUDA_TEST_CASE(softmax_heads_with_adam_and_sgd) {

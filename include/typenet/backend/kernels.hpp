@@ -26,6 +26,37 @@
 //   dropout_backward(dy, dx, count, rate, seed, stream)    the same mask, recomputed.
 //   copy(src, dst, count), fill(dst, count, value)
 //
+// The layers of today's backbones (ResNet-50, MobileNetV2):
+//   batchnorm_forward_training(x, rows, channels, gamma, beta, epsilon, momentum, y,
+//                              saved_mean, saved_inv_std, moving_mean, moving_variance)
+//       Per channel over rows: mean, biased variance var; y = gamma (x - mean) inv_std + beta
+//       with inv_std = 1 / sqrt(var + epsilon); saved_* keep mean and inv_std for backward;
+//       moving = moving * momentum + batch * (1 - momentum) (Keras 3: biased var here too).
+//   batchnorm_forward_inference(x, rows, channels, gamma, beta, moving_mean, moving_variance,
+//                               epsilon, y, saved_mean, saved_inv_std)
+//       The same with the moving statistics; saved_* get them (as mean and inv_std).
+//   batchnorm_backward(x, dy, rows, channels, gamma, saved_mean, saved_inv_std, batch_statistics,
+//                      dx, dgamma, dbeta)
+//       dgamma = sum dy xhat, dbeta = sum dy (overwritten; skipped when null); dx (skipped
+//       when null): through the batch statistics when batch_statistics, else through a
+//       fixed affine map (inference mode).
+//   depthwise_conv2d_forward(geometry, x, batch, kernel, bias, y, act)
+//       geometry.filters = in_c * depth_multiplier; kernel (kh, kw, in_c, multiplier), output
+//       channel c * multiplier + m sees input channel c only; bias may be null.
+//   depthwise_conv2d_backward(geometry, x, batch, kernel, dz, dx, dkernel, dbias)
+//       as conv2d_backward: each output overwritten, skipped when null.
+//   avgpool_forward(geometry, x, batch, y)        geometry.filters = channels, kernel = pool;
+//       the mean over the window's pixels inside the input (padding excluded, as TensorFlow).
+//   avgpool_backward(geometry, dy, batch, dx)     dx overwritten.
+//   zero_pad_forward(pad, x, batch, y), zero_pad_backward(pad, dy, batch, dx)
+//       y = x framed by zeros; dx = the interior of dy.
+//   relu_forward(x, y, count, max_value)          y = min(max(x, 0), max_value), NaN passes.
+//   relu_backward(x, dy, dx, count, max_value)    dx = dy where 0 < x < max_value, else 0.
+//   accumulate(src, dst, count)                   dst += src (Add).
+//   copy_channels(src, src_channels, src_offset, dst, dst_channels, dst_offset, width, rows)
+//       for every row r: dst[r * dst_channels + dst_offset + c] = src[r * src_channels +
+//       src_offset + c], c < width (Concatenate on the channel axis, and its backward).
+//
 // Training (train/): the loss and the optimizer steps run on the device too, so a step
 // moves only the batch in and three numbers out.
 //   loss_value_and_gradient(kind, from_logits, y_pred, y_true, rows, cols, grad,
@@ -92,6 +123,16 @@ struct PoolGeometry {
     std::size_t in_h, in_w, channels;
     std::size_t pool_h, pool_w;
     std::size_t stride_h, stride_w;
+    std::size_t out_h, out_w;
+
+    constexpr std::size_t in_size() const { return in_h * in_w * channels; }
+    constexpr std::size_t out_size() const { return out_h * out_w * channels; }
+};
+
+// ZeroPadding2D: the input framed by top/left (and bottom/right) rows and columns of zeros.
+struct Pad2DGeometry {
+    std::size_t in_h, in_w, channels;
+    std::size_t top, left;
     std::size_t out_h, out_w;
 
     constexpr std::size_t in_size() const { return in_h * in_w * channels; }

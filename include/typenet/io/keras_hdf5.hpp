@@ -550,7 +550,7 @@ std::vector<TensorData> match_keras_tensors(const KerasWeightsFile& file, bool n
     std::map<std::string, std::vector<Expected>> model_layers;
     {
         const M model(no_initialization);
-        model.for_each_parameter([&](std::string_view layer_path, const auto& parameter, bool) {
+        model.for_each_weight([&](std::string_view layer_path, const auto& parameter, bool) {
             const std::string path(layer_path);
             if (!model_layers.contains(path)) model_layer_order.push_back(path);
             model_layers[path].push_back({path + "/" + std::string(parameter.name), parameter.shape});

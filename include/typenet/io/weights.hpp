@@ -4,13 +4,15 @@
 //
 // Contract:
 //   save_weights(model, path[, extra metadata])
-//       Every parameter, named "<layer path>/<weight name>" as for_each_parameter gives
+//       Every parameter and every state tensor (BatchNormalization's moving_mean and
+//       moving_variance), named "<layer path>/<weight name>" as for_each_weight gives
 //       the path ("block1_conv1/kernel"; "vgg16/block1_conv1/kernel" inside a nested
 //       model), float32 in Keras layouts, in the model's order. Metadata: format
 //       "typenet", model (its name), layers (its layer names, comma-separated),
 //       param_count. Written atomically: an existing file is replaced whole or not at all.
 //   load_weights(model, path)
-//       Strict: the file must hold exactly the model's tensors, with the model's shapes.
+//       Strict: the file must hold exactly the model's tensors (state included), with the
+//       model's shapes.
 //       Everything is checked before anything is written, so on any error the model is
 //       unchanged. Throws FormatError for a damaged file, WeightsMismatch (listing every
 //       problem) for a file of another model: missing tensors (by layer and weight, and
@@ -104,7 +106,7 @@ template <class M>
 void save_weights(const M& model, const std::filesystem::path& path,
                   const std::map<std::string, std::string>& extra = {}) {
     std::vector<TensorData> tensors;
-    model.for_each_parameter([&](std::string_view layer_path, const auto& parameter, bool) {
+    model.for_each_weight([&](std::string_view layer_path, const auto& parameter, bool) {
         tensors.push_back({detail::weight_name(layer_path, parameter.name), parameter.shape, parameter.values()});
     });
     std::map<std::string, std::string> metadata{
@@ -126,7 +128,7 @@ void load_weights(M& model, const std::filesystem::path& path) {
     // Check every parameter against the file before writing any.
     std::vector<std::string> missing, mismatched, problems;
     std::set<std::string> in_model;
-    model.for_each_parameter([&](std::string_view layer_path, const auto& parameter, bool) {
+    model.for_each_weight([&](std::string_view layer_path, const auto& parameter, bool) {
         const std::string name = detail::weight_name(layer_path, parameter.name);
         in_model.insert(name);
         const auto found = by_name.find(name);
@@ -163,7 +165,7 @@ void load_weights(M& model, const std::filesystem::path& path) {
         throw WeightsMismatch(message, std::move(problems));
     }
 
-    model.for_each_parameter([&](std::string_view layer_path, auto& parameter, bool) {
+    model.for_each_weight([&](std::string_view layer_path, auto& parameter, bool) {
         parameter.set_values(by_name.at(detail::weight_name(layer_path, parameter.name))->values);
     });
 }

@@ -1,9 +1,11 @@
 // typenet/layers/conv2d.hpp
-// Conv2D<filters, kernel, Activation = Linear, Padding = Valid, options...>
+// Conv2D<filters, kernel, Activation = Linear, Padding = Valid, options..., Bias = UseBias>
 // Options, in any order: a stride (integer, default 1) and a name ("block1_conv1").
+// Bias: tn::UseBias, or tn::NoBias for Keras's use_bias=False (no "bias" weight at all).
 //   Conv2D<16, 3, ReLU>                          Keras: Conv2D(16, (3, 3), activation='relu')
 //   Conv2D<64, 3, ReLU, Same, "block1_conv1">    named, 'same' padding
 //   Conv2D<32, 3, ReLU, Valid, 2>                stride 2
+//   Conv2D<32, 3, Linear, Same, 2, "Conv1", NoBias>   MobileNetV2's first convolution
 // Cross-correlation (no kernel flip), NHWC, kernel (kh, kw, cin, cout), glorot_uniform
 // kernel and zero bias, as Keras.
 #pragma once
@@ -20,22 +22,25 @@
 #include "typenet/layers/layer.hpp"
 #include "typenet/layers/padding.hpp"
 #include "typenet/layers/parameter.hpp"
+#include "typenet/layers/use_bias.hpp"
 
 namespace typenet {
 
 template <class In, class Device, FixedString Name, std::size_t Filters, std::size_t Kernel, class Act, class Pad,
-          std::size_t Stride>
+          std::size_t Stride, bool HasBias = true>
 class Conv2DLayer;
 
 template <std::size_t Filters, std::size_t Kernel, class Activation = Linear, class Padding = Valid,
-          LayerOption Option1 = LayerOption{}, LayerOption Option2 = LayerOption{}>
+          LayerOption Option1 = LayerOption{}, LayerOption Option2 = LayerOption{}, class Bias = UseBias>
 struct Conv2D {
+    static_assert(is_bias_option_v<Bias>, "Conv2D: the seventh argument must be tn::UseBias or tn::NoBias");
     static constexpr FixedString auto_prefix = "conv2d";
     static constexpr FixedString explicit_name = option_name<Option1, Option2>();
     static constexpr std::size_t stride = option_number<1, Option1, Option2>();
 
     template <class In, class Device, FixedString Name>
-    using bind = Conv2DLayer<In, Device, Name, Filters, Kernel, Activation, Padding, stride>;
+    using bind = Conv2DLayer<In, Device, Name, Filters, Kernel, Activation, Padding, stride,
+                             is_bias_option_v<Bias> ? Bias::value : true>;
 };
 
 namespace detail {
@@ -55,12 +60,12 @@ struct conv2d_shapes {
 }  // namespace detail
 
 template <class In, class Device, FixedString Name, std::size_t Filters, std::size_t Kernel, class Act, class Pad,
-          std::size_t Stride>
+          std::size_t Stride, bool HasBias>
 class Conv2DLayer
     : public LayerBase<In,
                        Shape<detail::conv2d_shapes<In, Filters, Kernel, Pad, Stride>::out_h,
                              detail::conv2d_shapes<In, Filters, Kernel, Pad, Stride>::out_w, Filters>,
-                       Name, "Conv2D", (Kernel * Kernel * dim_or_one<In, 2> + 1) * Filters,
+                       Name, "Conv2D", (Kernel * Kernel * dim_or_one<In, 2> + (HasBias ? 1 : 0)) * Filters,
                        std::conditional_t<is_activation_v<Act>, Act, Linear>> {
     using shapes = detail::conv2d_shapes<In, Filters, Kernel, Pad, Stride>;
 
@@ -86,24 +91,34 @@ public:
     static constexpr bool ok = spec_ok && rank_ok && fits;
     static constexpr ConvGeometry geometry = shapes::geometry;
     static constexpr std::size_t kernel_size = Kernel, filters = Filters, stride = Stride;
+    static constexpr bool use_bias = HasBias;
     using padding = Pad;
 
     std::span<Parameter<Device>> parameters() { return params_; }
     std::span<const Parameter<Device>> parameters() const { return params_; }
     Parameter<Device>& kernel() { return params_[0]; }
-    Parameter<Device>& bias() { return params_[1]; }
     const Parameter<Device>& kernel() const { return params_[0]; }
-    const Parameter<Device>& bias() const { return params_[1]; }
+    Parameter<Device>& bias()
+        requires HasBias
+    {
+        return params_[1];
+    }
+    const Parameter<Device>& bias() const
+        requires HasBias
+    {
+        return params_[1];
+    }
 
     void initialize(Random& rng) {
         constexpr std::size_t receptive = Kernel * Kernel;
         kernel().set_values(glorot_uniform(kernel().size(), receptive * shapes::in_c, receptive * Filters, rng));
-        bias().value.zero();
+        if constexpr (HasBias) bias().value.zero();
     }
 
     void forward(const float* x, float* y, std::size_t batch, Mode) {
-        Kernels<Device>::conv2d_forward(geometry, x, batch, kernel().value.data(), bias().value.data(), y,
-                                        Act::kind, workspace_);
+        const float* b = nullptr;
+        if constexpr (HasBias) b = bias().value.data();
+        Kernels<Device>::conv2d_forward(geometry, x, batch, kernel().value.data(), b, y, Act::kind, workspace_);
     }
 
     void backward(const float* x, const float* y, const float* dy, float* dx, std::size_t batch,
@@ -115,14 +130,23 @@ public:
             dz = dz_.data();
         }
         const bool learn = this->trainable;
+        float* dbias = nullptr;
+        if constexpr (HasBias) dbias = learn ? bias().grad.data() : nullptr;
         Kernels<Device>::conv2d_backward(geometry, x, batch, kernel().value.data(), dz, dx,
-                                         learn ? kernel().grad.data() : nullptr, learn ? bias().grad.data() : nullptr,
-                                         workspace_);
+                                         learn ? kernel().grad.data() : nullptr, dbias, workspace_);
     }
 
 private:
-    std::array<Parameter<Device>, 2> params_{Parameter<Device>{"kernel", {Kernel, Kernel, shapes::in_c, Filters}},
-                                             Parameter<Device>{"bias", {Filters}}};
+    static auto make_parameters() {
+        if constexpr (HasBias)
+            return std::array<Parameter<Device>, 2>{
+                Parameter<Device>{"kernel", {Kernel, Kernel, shapes::in_c, Filters}},
+                Parameter<Device>{"bias", {Filters}}};
+        else
+            return std::array<Parameter<Device>, 1>{Parameter<Device>{"kernel", {Kernel, Kernel, shapes::in_c, Filters}}};
+    }
+
+    decltype(make_parameters()) params_ = make_parameters();
     Buffer<Device> workspace_;
     Buffer<Device> dz_;
 };

@@ -4,7 +4,8 @@
 // gives a *bound layer* type with this static face:
 //
 //   input_shape, output_shape     Shape<...> per sample
-//   param_count                   number of weights, as Keras counts them
+//   param_count                   number of weights, as Keras counts them (state included)
+//   state_count                   how many of them are non-trainable state (layers/state.hpp)
 //   name, keras_type              "conv2d_1", "Conv2D"
 //   ok                            false when a shape rule failed (already reported)
 //   activation                    the fused activation tag (Linear when none)
@@ -12,9 +13,13 @@
 // and this runtime face, on device pointers, batch first:
 //
 //   bool trainable                                 Keras's layer.trainable
-//   parameters()                                   span of Parameter<Device>
+//   parameters()                                   span of Parameter<Device>: what optimizers update
+//   state()                                        (layers with state only) span of StateVariable<Device>:
+//                                                  saved and loaded, never seen by an optimizer
 //   initialize(Random&)                            Keras initializers
 //   forward(x, y, batch, mode)
+//       Mode::train runs a layer in training mode only while it is trainable: a frozen
+//       BatchNormalization uses its moving statistics (TensorFlow 2's rule).
 //   backward(x, y, dy, dx, batch, dy_is_preactivation)
 //       fills parameter gradients when trainable, and dx (may be null: nobody needs it).
 //       dy_is_preactivation: dy is already dL/d(pre-activation), as a fused loss gives.
@@ -32,20 +37,24 @@
 
 namespace typenet {
 
-template <class In, class Out, FixedString Name, FixedString KerasType, std::size_t Params, class Act = Linear>
+template <class In, class Out, FixedString Name, FixedString KerasType, std::size_t Params, class Act = Linear,
+          std::size_t StateCount = 0>
 struct LayerBase {
+    static_assert(StateCount <= Params, "LayerBase: a layer's state is counted in its param_count");
     using input_shape = In;
     using output_shape = Out;
     using activation = Act;
     static constexpr FixedString name = Name;
     static constexpr FixedString keras_type = KerasType;
     static constexpr std::size_t param_count = Params;
+    static constexpr std::size_t state_count = StateCount;
     static constexpr bool is_model = false;
 
     bool trainable = true;
 
-    [[nodiscard]] std::size_t trainable_param_count() const { return trainable ? Params : 0; }
-    [[nodiscard]] bool has_trainable_parameters() const { return trainable && Params != 0; }
+    // Keras: a trainable layer's trainable weights; its state is never among them.
+    [[nodiscard]] std::size_t trainable_param_count() const { return trainable ? Params - StateCount : 0; }
+    [[nodiscard]] bool has_trainable_parameters() const { return trainable && Params != StateCount; }
     void set_trainable(bool value) { trainable = value; }
 };
 

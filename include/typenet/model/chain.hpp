@@ -25,6 +25,7 @@
 #include "typenet/core/type_list.hpp"
 #include "typenet/layers/input.hpp"
 #include "typenet/layers/layer.hpp"
+#include "typenet/layers/state.hpp"
 #include "typenet/model/fold.hpp"
 #include "typenet/model/summary.hpp"
 
@@ -41,6 +42,18 @@ struct ModelKind {
     static constexpr FixedString auto_prefix = "model";
     static constexpr bool shows_input_layer = true;  // functional models list input_1 (InputLayer)
 };
+
+// A block of branches (model/block.hpp): it holds layers, but they are the model's own,
+// as in a Keras functional model: walks list them without the block, paths skip its name.
+template <class L>
+constexpr bool block_flag() {
+    if constexpr (requires { L::is_block; })
+        return L::is_block;
+    else
+        return false;
+}
+template <class L>
+inline constexpr bool is_block_v = block_flag<L>();
 
 struct no_initialization_t {};
 inline constexpr no_initialization_t no_initialization{};
@@ -91,6 +104,10 @@ private:
         return (std::size_t{0} + ... + layer_type<I>::param_count);
     }
     template <std::size_t... I>
+    static constexpr std::size_t sum_state(std::index_sequence<I...>) {
+        return (std::size_t{0} + ... + layer_type<I>::state_count);
+    }
+    template <std::size_t... I>
     static constexpr std::array<std::size_t, layer_count> output_sizes(std::index_sequence<I...>) {
         return {layer_type<I>::output_shape::size...};
     }
@@ -101,7 +118,8 @@ private:
     using indices = std::make_index_sequence<layer_count>;
 
 public:
-    static constexpr std::size_t param_count = sum_params(indices{});
+    static constexpr std::size_t param_count = sum_params(indices{});  // state included, as Keras counts
+    static constexpr std::size_t state_count = sum_state(indices{});   // moving statistics and the like
     static constexpr std::array<FixedString, layer_count> layer_names = names_of(indices{});
     // Floats per sample of each layer's output.
     static constexpr std::array<std::size_t, layer_count> layer_output_sizes = output_sizes(indices{});
@@ -167,6 +185,29 @@ public:
     template <class Visitor>
     void for_each_parameter(Visitor&& visit, std::string_view prefix = {}) const {
         std::apply([&](const auto&... layer) { (parameters_of(layer, visit, prefix), ...); }, layers_);
+    }
+
+    // Every state tensor (layers/state.hpp) with its layer's path: what no optimizer sees.
+    template <class Visitor>
+    void for_each_state(Visitor&& visit, std::string_view prefix = {}) {
+        std::apply([&](auto&... layer) { (state_of(layer, visit, prefix), ...); }, layers_);
+    }
+    template <class Visitor>
+    void for_each_state(Visitor&& visit, std::string_view prefix = {}) const {
+        std::apply([&](const auto&... layer) { (state_of(layer, visit, prefix), ...); }, layers_);
+    }
+
+    // Everything a weights file holds, layer by layer in Keras's order (a layer's
+    // parameters, then its state: gamma, beta, moving_mean, moving_variance):
+    // visit(path, tensor, trainable), trainable false for state. Parameter and
+    // StateVariable share name, shape, values() and set_values().
+    template <class Visitor>
+    void for_each_weight(Visitor&& visit, std::string_view prefix = {}) {
+        std::apply([&](auto&... layer) { (weights_of(layer, visit, prefix), ...); }, layers_);
+    }
+    template <class Visitor>
+    void for_each_weight(Visitor&& visit, std::string_view prefix = {}) const {
+        std::apply([&](const auto&... layer) { (weights_of(layer, visit, prefix), ...); }, layers_);
     }
 
     // Freeze (false) or unfreeze (true) every layer, nested ones included.
@@ -287,8 +328,9 @@ private:
 
     template <class Layer, class Visitor>
     static void parameters_of(Layer& layer, Visitor& visit, std::string_view prefix) {
-        std::string path = prefix.empty() ? std::string(layer.name.view())
-                                          : std::string(prefix) + "/" + std::string(layer.name.view());
+        std::string path = is_block_v<std::remove_const_t<Layer>> ? std::string(prefix)
+                           : prefix.empty() ? std::string(layer.name.view())
+                                            : std::string(prefix) + "/" + std::string(layer.name.view());
         if constexpr (std::remove_const_t<Layer>::is_model) {
             layer.for_each_parameter(visit, path);
         } else {
@@ -296,10 +338,41 @@ private:
         }
     }
 
+    template <class Layer>
+    static std::string path_of(const Layer& layer, std::string_view prefix) {
+        if constexpr (is_block_v<std::remove_const_t<Layer>>) return std::string(prefix);
+        return prefix.empty() ? std::string(layer.name.view()) : std::string(prefix) + "/" + std::string(layer.name.view());
+    }
+
+    template <class Layer, class Visitor>
+    static void state_of(Layer& layer, Visitor& visit, std::string_view prefix) {
+        const std::string path = path_of(layer, prefix);
+        if constexpr (std::remove_const_t<Layer>::is_model)
+            layer.for_each_state(visit, path);
+        else if constexpr (HasState<Layer>)
+            for (auto& s : layer.state()) visit(std::string_view(path), s);
+    }
+
+    template <class Layer, class Visitor>
+    static void weights_of(Layer& layer, Visitor& visit, std::string_view prefix) {
+        const std::string path = path_of(layer, prefix);
+        if constexpr (std::remove_const_t<Layer>::is_model) {
+            layer.for_each_weight(visit, path);
+        } else {
+            for (auto& p : layer.parameters()) visit(std::string_view(path), p, layer.trainable);
+            if constexpr (HasState<Layer>)
+                for (auto& s : layer.state()) visit(std::string_view(path), s, false);
+        }
+    }
+
     template <class Layer, class Visitor>
     static void visit_one(Layer& layer, Visitor& visit, int depth) {
-        visit(layer, depth);
-        if constexpr (std::remove_const_t<Layer>::is_model) layer.for_each_layer(visit, depth + 1);
+        if constexpr (is_block_v<std::remove_const_t<Layer>>) {
+            layer.for_each_layer(visit, depth);  // its layers, then its merge layer, as the model's own
+        } else {
+            visit(layer, depth);
+            if constexpr (std::remove_const_t<Layer>::is_model) layer.for_each_layer(visit, depth + 1);
+        }
     }
 
     // Leaves: layers that are not themselves models.

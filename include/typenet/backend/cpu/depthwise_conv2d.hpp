@@ -1,0 +1,115 @@
+// typenet/backend/cpu/depthwise_conv2d.hpp
+// Depthwise convolution, NHWC: output channel o = c * M + m (M the depth multiplier)
+// sees only input channel c = o / M, through kernel (kh, kw, in_c, M) read flat as
+// (kh, kw, filters). Direct loops: a depthwise layer has kh * kw multiply-adds per
+// output value, too few for a GEMM to pay. The innermost loop runs over contiguous
+// output channels, which the compiler vectorises when M == 1.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include "typenet/backend/cpu/elementwise.hpp"
+#include "typenet/backend/cpu/parallel.hpp"
+#include "typenet/backend/kernels.hpp"
+
+namespace typenet::cpu_kernels {
+
+namespace depthwise_detail {
+
+// The input row/column a tap reads, or false where it falls in the padding.
+inline bool source(std::size_t out, std::size_t stride, std::size_t tap, std::size_t pad, std::size_t size,
+                   std::size_t& in) {
+    const std::size_t at = out * stride + tap;
+    if (at < pad || at - pad >= size) return false;
+    in = at - pad;
+    return true;
+}
+
+}  // namespace depthwise_detail
+
+inline void depthwise_conv2d_forward(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
+                                     const float* bias, float* y, ActivationKind act) {
+    const std::size_t F = g.filters, C = g.in_c, M = F / C;
+    parallel_for(batch * g.out_h, [&](std::size_t row) {
+        const std::size_t n = row / g.out_h, oy = row % g.out_h;
+        const float* image = x + n * g.in_size();
+        for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+            float* out = y + n * g.out_size() + (oy * g.out_w + ox) * F;
+            for (std::size_t o = 0; o < F; ++o) out[o] = bias != nullptr ? bias[o] : 0.0f;
+            for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+                std::size_t iy;
+                if (!depthwise_detail::source(oy, g.stride_h, ky, g.pad_top, g.in_h, iy)) continue;
+                for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+                    std::size_t ix;
+                    if (!depthwise_detail::source(ox, g.stride_w, kx, g.pad_left, g.in_w, ix)) continue;
+                    const float* in = image + (iy * g.in_w + ix) * C;
+                    const float* k = kernel + (ky * g.kernel_w + kx) * F;
+                    if (M == 1)
+                        for (std::size_t o = 0; o < F; ++o) out[o] += in[o] * k[o];
+                    else
+                        for (std::size_t c = 0; c < C; ++c)
+                            for (std::size_t m = 0; m < M; ++m) out[c * M + m] += in[c] * k[c * M + m];
+                }
+            }
+        }
+    }, g.out_w * F * g.kernel_h * g.kernel_w * 2);
+    if (act != ActivationKind::linear) bias_activation(y, nullptr, batch * g.out_pixels(), F, act);
+}
+
+inline void depthwise_conv2d_backward(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
+                                      const float* dz, float* dx, float* dkernel, float* dbias) {
+    const std::size_t F = g.filters, C = g.in_c, M = F / C;
+    if (dbias != nullptr) column_sums(dz, batch * g.out_pixels(), F, dbias);
+    // One task per tap: each sums its own kernel row over the batch, in a fixed order.
+    if (dkernel != nullptr)
+        parallel_tasks(g.kernel_h * g.kernel_w, [&](std::size_t tap, unsigned) {
+            const std::size_t ky = tap / g.kernel_w, kx = tap % g.kernel_w;
+            float* dk = dkernel + tap * F;
+            std::fill(dk, dk + F, 0.0f);
+            for (std::size_t n = 0; n < batch; ++n)
+                for (std::size_t oy = 0; oy < g.out_h; ++oy) {
+                    std::size_t iy;
+                    if (!depthwise_detail::source(oy, g.stride_h, ky, g.pad_top, g.in_h, iy)) continue;
+                    for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+                        std::size_t ix;
+                        if (!depthwise_detail::source(ox, g.stride_w, kx, g.pad_left, g.in_w, ix)) continue;
+                        const float* in = x + n * g.in_size() + (iy * g.in_w + ix) * C;
+                        const float* d = dz + n * g.out_size() + (oy * g.out_w + ox) * F;
+                        if (M == 1)  // no division: the loop vectorises
+                            for (std::size_t o = 0; o < F; ++o) dk[o] += in[o] * d[o];
+                        else
+                            for (std::size_t c = 0; c < C; ++c)
+                                for (std::size_t m = 0; m < M; ++m) dk[c * M + m] += in[c] * d[c * M + m];
+                    }
+                }
+        });
+    if (dx == nullptr) return;
+    // One task per image: the scatter into dx stays within it.
+    parallel_for(batch, [&](std::size_t n) {
+        float* image = dx + n * g.in_size();
+        std::memset(image, 0, g.in_size() * sizeof(float));
+        for (std::size_t oy = 0; oy < g.out_h; ++oy)
+            for (std::size_t ox = 0; ox < g.out_w; ++ox) {
+                const float* d = dz + n * g.out_size() + (oy * g.out_w + ox) * F;
+                for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+                    std::size_t iy;
+                    if (!depthwise_detail::source(oy, g.stride_h, ky, g.pad_top, g.in_h, iy)) continue;
+                    for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+                        std::size_t ix;
+                        if (!depthwise_detail::source(ox, g.stride_w, kx, g.pad_left, g.in_w, ix)) continue;
+                        float* in = image + (iy * g.in_w + ix) * C;
+                        const float* k = kernel + (ky * g.kernel_w + kx) * F;
+                        if (M == 1)
+                            for (std::size_t o = 0; o < F; ++o) in[o] += k[o] * d[o];
+                        else
+                            for (std::size_t c = 0; c < C; ++c)
+                                for (std::size_t m = 0; m < M; ++m) in[c] += k[c * M + m] * d[c * M + m];
+                    }
+                }
+            }
+    }, g.out_size() * g.kernel_h * g.kernel_w * 2);
+}
+
+}  // namespace typenet::cpu_kernels

@@ -1,0 +1,111 @@
+// typenet/layers/batch_normalization.hpp
+// BatchNormalization<momentum = 0.99f, epsilon = 1e-3f, Name = "">, per channel (the last
+// axis, Keras's axis=-1), as Keras:
+//   training (Mode::train on a trainable layer): normalise with the batch's mean and biased
+//     variance; then moving = moving * momentum + batch * (1 - momentum) (Keras 3 uses the
+//     biased variance there too);
+//   inference (Mode::infer, or a frozen layer): gamma (x - moving_mean) / sqrt(moving_variance
+//     + epsilon) + beta.
+// gamma and beta are trainable parameters; moving_mean and moving_variance are state
+// (layers/state.hpp): saved, loaded and counted ("Non-trainable params"), never updated by
+// an optimizer. A frozen layer (trainable = false) runs in inference mode even in fit(),
+// TensorFlow 2's rule; the book's Keras 2.1 froze gamma and beta but kept normalising with
+// the batch's statistics in training (docs/models.md).
+//   BatchNormalization<>                            Keras: BatchNormalization()
+//   BatchNormalization<0.99f, 1.001e-5f, "conv1_bn">  ResNet-50's
+//   BatchNormalization<0.999f, 1e-3f, "bn_Conv1">     MobileNetV2's
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <span>
+
+#include "typenet/backend/kernels.hpp"
+#include "typenet/core/buffer.hpp"
+#include "typenet/core/shape.hpp"
+#include "typenet/layers/layer.hpp"
+#include "typenet/layers/parameter.hpp"
+#include "typenet/layers/state.hpp"
+
+namespace typenet {
+
+template <class In, class Device, FixedString Name, float Momentum, float Epsilon>
+class BatchNormalizationLayer
+    : public LayerBase<In, In, Name, "BatchNormalization", 4 * dim_or_one<In, In::rank - 1>, Linear,
+                       2 * dim_or_one<In, In::rank - 1>> {
+    static constexpr bool spec_ok = Momentum >= 0.0f && Momentum <= 1.0f && Epsilon > 0.0f;
+    static_assert(Momentum >= 0.0f && Momentum <= 1.0f,
+                  "BatchNormalization: momentum must be in [0, 1] (Keras's default is 0.99)");
+    static_assert(Epsilon > 0.0f, "BatchNormalization: epsilon must be positive (Keras's default is 1e-3)");
+
+public:
+    static constexpr bool ok = spec_ok;
+    static constexpr std::size_t channels = dim_or_one<In, In::rank - 1>;
+    static constexpr float momentum = Momentum, epsilon = Epsilon;
+
+    std::span<Parameter<Device>> parameters() { return params_; }
+    std::span<const Parameter<Device>> parameters() const { return params_; }
+    std::span<StateVariable<Device>> state() { return state_; }
+    std::span<const StateVariable<Device>> state() const { return state_; }
+    Parameter<Device>& gamma() { return params_[0]; }
+    Parameter<Device>& beta() { return params_[1]; }
+    StateVariable<Device>& moving_mean() { return state_[0]; }
+    StateVariable<Device>& moving_variance() { return state_[1]; }
+    const Parameter<Device>& gamma() const { return params_[0]; }
+    const Parameter<Device>& beta() const { return params_[1]; }
+    const StateVariable<Device>& moving_mean() const { return state_[0]; }
+    const StateVariable<Device>& moving_variance() const { return state_[1]; }
+
+    // Keras's initializers: gamma ones, beta zeros, moving mean zeros, moving variance ones.
+    void initialize(Random&) {
+        gamma().set_values(std::vector<float>(channels, 1.0f));
+        beta().value.zero();
+        moving_mean().value.zero();
+        moving_variance().fill(1.0f);
+    }
+
+    // Whether forward(..., mode) normalises with the batch's statistics.
+    [[nodiscard]] bool uses_batch_statistics(Mode mode) const { return mode == Mode::train && this->trainable; }
+
+    void forward(const float* x, float* y, std::size_t batch, Mode mode) {
+        const std::size_t rows = batch * In::size / channels;
+        mean_.ensure(channels);
+        inv_std_.ensure(channels);
+        batch_statistics_ = uses_batch_statistics(mode);
+        if (batch_statistics_)
+            Kernels<Device>::batchnorm_forward_training(x, rows, channels, gamma().value.data(), beta().value.data(),
+                                                        Epsilon, Momentum, y, mean_.data(), inv_std_.data(),
+                                                        moving_mean().value.data(), moving_variance().value.data());
+        else
+            Kernels<Device>::batchnorm_forward_inference(x, rows, channels, gamma().value.data(), beta().value.data(),
+                                                         moving_mean().value.data(), moving_variance().value.data(),
+                                                         Epsilon, y, mean_.data(), inv_std_.data());
+    }
+
+    // Through the statistics the last forward used.
+    void backward(const float* x, const float*, const float* dy, float* dx, std::size_t batch, bool) {
+        const bool learn = this->trainable;
+        Kernels<Device>::batchnorm_backward(x, dy, batch * In::size / channels, channels, gamma().value.data(),
+                                            mean_.data(), inv_std_.data(), batch_statistics_, dx,
+                                            learn ? gamma().grad.data() : nullptr, learn ? beta().grad.data() : nullptr);
+    }
+
+private:
+    std::array<Parameter<Device>, 2> params_{Parameter<Device>{"gamma", {channels}},
+                                             Parameter<Device>{"beta", {channels}}};
+    std::array<StateVariable<Device>, 2> state_{StateVariable<Device>{"moving_mean", {channels}},
+                                                StateVariable<Device>{"moving_variance", {channels}}};
+    Buffer<Device> mean_, inv_std_;  // the statistics of the last forward, for backward
+    bool batch_statistics_ = false;
+};
+
+template <float Momentum = 0.99f, float Epsilon = 1e-3f, FixedString Name = "">
+struct BatchNormalization {
+    static constexpr FixedString auto_prefix = "batch_normalization";
+    static constexpr FixedString explicit_name = Name;
+
+    template <class In, class Device, FixedString LayerName>
+    using bind = BatchNormalizationLayer<In, Device, LayerName, Momentum, Epsilon>;
+};
+
+}  // namespace typenet

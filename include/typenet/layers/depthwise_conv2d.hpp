@@ -1,0 +1,156 @@
+// typenet/layers/depthwise_conv2d.hpp
+// DepthwiseConv2D<kernel, Activation = Linear, Padding = Valid, options..., Bias = UseBias,
+//                 depth_multiplier = 1>
+// Options, in any order: a stride (default 1) and a name, as for Conv2D. Each input
+// channel c is convolved with its own depth_multiplier filters, giving output channels
+// c * depth_multiplier + m; weights "depthwise_kernel" (kh, kw, in_c, depth_multiplier)
+// (the name Keras 2 and the applications' weight files use; Keras 3 calls it "kernel")
+// and "bias" (in_c * depth_multiplier,), glorot_uniform and zeros, as Keras.
+//   DepthwiseConv2D<3, Linear, Same, 1, "block_1_depthwise", NoBias>    MobileNetV2's
+//   DepthwiseConv2D<3, ReLU, Valid, 2, "", UseBias, 2>                  stride 2, multiplier 2
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <span>
+
+#include "typenet/backend/kernels.hpp"
+#include "typenet/core/layer_option.hpp"
+#include "typenet/core/shape.hpp"
+#include "typenet/layers/activations.hpp"
+#include "typenet/layers/layer.hpp"
+#include "typenet/layers/padding.hpp"
+#include "typenet/layers/parameter.hpp"
+#include "typenet/layers/use_bias.hpp"
+
+namespace typenet {
+
+namespace detail {
+template <class In, std::size_t Kernel, class Pad, std::size_t Stride, std::size_t Multiplier>
+struct depthwise_shapes {
+    using padding = std::conditional_t<is_padding_v<Pad>, Pad, Valid>;
+    static constexpr std::size_t in_h = dim_or_one<In, 0>, in_w = dim_or_one<In, 1>, in_c = dim_or_one<In, 2>;
+    static constexpr std::size_t filters = in_c * Multiplier;
+    static constexpr std::size_t out_h = padding::out(in_h, Kernel, Stride), out_w = padding::out(in_w, Kernel, Stride);
+    static constexpr ConvGeometry geometry{in_h, in_w, in_c, Kernel, Kernel, filters, Stride, Stride,
+                                           padding::pad_before(in_h, Kernel, Stride),
+                                           padding::pad_before(in_w, Kernel, Stride), out_h, out_w};
+};
+}  // namespace detail
+
+template <class In, class Device, FixedString Name, std::size_t Kernel, class Act, class Pad, std::size_t Stride,
+          bool HasBias, std::size_t Multiplier>
+class DepthwiseConv2DLayer
+    : public LayerBase<In,
+                       Shape<detail::depthwise_shapes<In, Kernel, Pad, Stride, Multiplier>::out_h,
+                             detail::depthwise_shapes<In, Kernel, Pad, Stride, Multiplier>::out_w,
+                             dim_or_one<In, 2> * Multiplier>,
+                       Name, "DepthwiseConv2D",
+                       (Kernel * Kernel + (HasBias ? 1 : 0)) * dim_or_one<In, 2> * Multiplier,
+                       std::conditional_t<is_activation_v<Act>, Act, Linear>> {
+    using shapes = detail::depthwise_shapes<In, Kernel, Pad, Stride, Multiplier>;
+
+    static constexpr bool spec_ok = is_activation_v<Act> && is_padding_v<Pad> && Kernel > 0 && Multiplier > 0;
+    static_assert(is_activation_v<Act>,
+                  "DepthwiseConv2D: the second argument must be an activation: tn::ReLU, tn::Sigmoid, tn::Softmax "
+                  "or tn::Linear");
+    static_assert(!is_activation_v<Act> || is_padding_v<Pad>,
+                  "DepthwiseConv2D: the third argument must be a padding: tn::Valid or tn::Same");
+    static_assert(!(is_activation_v<Act> && is_padding_v<Pad>) || (Kernel > 0 && Multiplier > 0),
+                  "DepthwiseConv2D: kernel size and depth_multiplier must be at least 1");
+    static constexpr bool rank_ok = In::rank == 3;
+    static_assert(!spec_ok || rank_ok,
+                  "DepthwiseConv2D needs an image input (height, width, channels), but its input is flat: "
+                  "it cannot come after Flatten or Dense");
+    static constexpr bool fits = std::is_same_v<Pad, Same> || (Kernel <= shapes::in_h && Kernel <= shapes::in_w);
+    static_assert(!(spec_ok && rank_ok) || fits,
+                  "DepthwiseConv2D kernel is larger than its input (the instantiation above shows the layer's name "
+                  "and input Shape): use a smaller kernel, padding tn::Same, or a larger input");
+
+public:
+    static constexpr bool ok = spec_ok && rank_ok && fits;
+    static constexpr ConvGeometry geometry = shapes::geometry;
+    static constexpr std::size_t kernel_size = Kernel, stride = Stride, depth_multiplier = Multiplier;
+    static constexpr bool use_bias = HasBias;
+    using padding = Pad;
+
+    std::span<Parameter<Device>> parameters() { return params_; }
+    std::span<const Parameter<Device>> parameters() const { return params_; }
+    Parameter<Device>& depthwise_kernel() { return params_[0]; }
+    const Parameter<Device>& depthwise_kernel() const { return params_[0]; }
+    Parameter<Device>& bias()
+        requires HasBias
+    {
+        return params_[1];
+    }
+    const Parameter<Device>& bias() const
+        requires HasBias
+    {
+        return params_[1];
+    }
+
+    void initialize(Random& rng) {
+        // Keras's fans for a (kh, kw, in_c, multiplier) kernel: in_c and multiplier times the taps.
+        constexpr std::size_t taps = Kernel * Kernel;
+        depthwise_kernel().set_values(
+            glorot_uniform(depthwise_kernel().size(), taps * shapes::in_c, taps * Multiplier, rng));
+        if constexpr (HasBias) bias().value.zero();
+    }
+
+    void forward(const float* x, float* y, std::size_t batch, Mode) {
+        Kernels<Device>::depthwise_conv2d_forward(geometry, x, batch, depthwise_kernel().value.data(), bias_data(), y,
+                                                  Act::kind);
+    }
+
+    void backward(const float* x, const float* y, const float* dy, float* dx, std::size_t batch,
+                  bool dy_is_preactivation) {
+        const float* dz = dy;
+        if (!dy_is_preactivation && Act::kind != ActivationKind::linear) {
+            dz_.ensure(batch * geometry.out_size());
+            Kernels<Device>::activation_backward(y, dy, dz_.data(), batch * geometry.out_pixels(), shapes::filters,
+                                                 Act::kind);
+            dz = dz_.data();
+        }
+        const bool learn = this->trainable;
+        float* dbias = nullptr;
+        if constexpr (HasBias) dbias = learn ? bias().grad.data() : nullptr;
+        Kernels<Device>::depthwise_conv2d_backward(geometry, x, batch, depthwise_kernel().value.data(), dz, dx,
+                                                   learn ? depthwise_kernel().grad.data() : nullptr, dbias);
+    }
+
+private:
+    const float* bias_data() {
+        if constexpr (HasBias)
+            return bias().value.data();
+        else
+            return nullptr;
+    }
+
+    static auto make_parameters() {
+        if constexpr (HasBias)
+            return std::array<Parameter<Device>, 2>{
+                Parameter<Device>{"depthwise_kernel", {Kernel, Kernel, shapes::in_c, Multiplier}},
+                Parameter<Device>{"bias", {shapes::filters}}};
+        else
+            return std::array<Parameter<Device>, 1>{
+                Parameter<Device>{"depthwise_kernel", {Kernel, Kernel, shapes::in_c, Multiplier}}};
+    }
+
+    decltype(make_parameters()) params_ = make_parameters();
+    Buffer<Device> dz_;
+};
+
+template <std::size_t Kernel, class Activation = Linear, class Padding = Valid, LayerOption Option1 = LayerOption{},
+          LayerOption Option2 = LayerOption{}, class Bias = UseBias, std::size_t DepthMultiplier = 1>
+struct DepthwiseConv2D {
+    static_assert(is_bias_option_v<Bias>, "DepthwiseConv2D: the sixth argument must be tn::UseBias or tn::NoBias");
+    static constexpr FixedString auto_prefix = "depthwise_conv2d";
+    static constexpr FixedString explicit_name = option_name<Option1, Option2>();
+    static constexpr std::size_t stride = option_number<1, Option1, Option2>();
+
+    template <class In, class Device, FixedString Name>
+    using bind = DepthwiseConv2DLayer<In, Device, Name, Kernel, Activation, Padding, stride,
+                                      is_bias_option_v<Bias> ? Bias::value : true, DepthMultiplier>;
+};
+
+}  // namespace typenet
