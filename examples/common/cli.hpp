@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/distributed.hpp"
+
 namespace examples {
 
 class CommandLine {
@@ -24,6 +26,7 @@ public:
     CommandLine(int argc, char** argv, std::string usage, std::vector<std::string> valued,
                 std::vector<std::string> switches = {})
         : usage_(std::move(usage)) {
+        distributed();  // under mpirun: MPI and each rank's thread count, before --threads is read
         auto known = [](const std::vector<std::string>& list, std::string_view flag) {
             for (const auto& f : list)
                 if (f == flag) return true;

@@ -44,6 +44,11 @@ public:
     [[nodiscard]] std::size_t size() const { return comm_ ? comm_->size() : 1; }
     [[nodiscard]] bool leader() const { return rank() == 0; }
     [[nodiscard]] Communicator* communicator() { return comm_.get(); }
+    // Ends every rank now (MPI_Abort), for an error only this rank has: returning from
+    // main would leave the others waiting in a collective. A no-op without MPI.
+    void abort_all(int code) {
+        if (comm_ && comm_->size() > 1) MPI_Abort(comm_->handle(), code);
+    }
     [[nodiscard]] MpiDataParallel* group() { return group_.get(); }
 
 private:
