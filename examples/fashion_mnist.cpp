@@ -108,6 +108,8 @@ int main(int argc, char** argv) {
                                                         .verbose = cli.has("quiet") ? 2 : 1,
                                                         .callbacks = {&checkpoint, &csv}});
 
+        // Under mpirun the callbacks (the checkpoint) ran on rank 0, which evaluates and reports.
+        if (examples::distributed().rank() != 0) return 0;
         // The best epoch's weights (by val_accuracy) are the ones we evaluate and keep.
         tn::io::load_weights(model, checkpoint.filepath());
         std::cout << "\nBest epoch " << *checkpoint.last_saved_epoch() + 1 << " (val_accuracy "
