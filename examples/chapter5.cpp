@@ -236,6 +236,7 @@ int main(int argc, char** argv) {
         }
     } catch (const std::exception& e) {
         std::cerr << "error: " << e.what() << std::endl;
+        distributed().abort_all(1);
         return 1;
     }
     const std::vector<std::size_t> sizes =

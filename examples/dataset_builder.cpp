@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
     };
     tn::DatasetBuilderOptions options;
     options.source = cli.text("source");
-    options.out = cli.text("out");
+    options.out = examples::distributed().output(cli.text("out"));
     options.seed = static_cast<std::uint64_t>(cli.integer("seed", 42));
     options.train = count("train", 1500);
     options.validation = count("validation", 500);

@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
     const std::size_t limit = cli.has("limit") ? positive("limit", 0) : std::numeric_limits<std::size_t>::max();
     if (cli.has("threads")) tn::set_cpu_threads(static_cast<int>(positive("threads", 1)));
     const std::filesystem::path data_dir = cli.has("data") ? std::filesystem::path(cli.text("data")) : tn::fashion_mnist_dir();
-    const std::filesystem::path out = cli.text("out", "fashion_mnist_out");
+    const std::filesystem::path out = examples::distributed().output(cli.text("out", "fashion_mnist_out"));
 
     FashionNet model{seed};
     if (cli.has("summary")) {
@@ -108,6 +108,8 @@ int main(int argc, char** argv) {
                                                         .verbose = cli.has("quiet") ? 2 : 1,
                                                         .callbacks = {&checkpoint, &csv}});
 
+        // Under mpirun the callbacks (the checkpoint) ran on rank 0, which evaluates and reports.
+        if (examples::distributed().rank() != 0) return 0;
         // The best epoch's weights (by val_accuracy) are the ones we evaluate and keep.
         tn::io::load_weights(model, checkpoint.filepath());
         std::cout << "\nBest epoch " << *checkpoint.last_saved_epoch() + 1 << " (val_accuracy "
@@ -138,6 +140,7 @@ int main(int argc, char** argv) {
         std::printf("test accuracy: %.4f\n", static_cast<double>(hits) / static_cast<double>(actual.size()));
     } catch (const std::exception& e) {
         std::cerr << "error: " << e.what() << '\n';
+        examples::distributed().abort_all(1);  // under mpirun: the other ranks stop too
         return 1;
     }
     return 0;

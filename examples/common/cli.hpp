@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "typenet/backend/conv_algorithm.hpp"
+#include "common/distributed.hpp"
 
 namespace examples {
 
@@ -31,6 +32,7 @@ public:
     CommandLine(int argc, char** argv, std::string usage, std::vector<std::string> valued,
                 std::vector<std::string> switches = {})
         : usage_(std::move(usage) + conv_algorithm_usage) {
+        distributed();  // under mpirun: MPI and each rank's thread count, before --threads is read
         valued.push_back("conv-algorithm");
         auto known = [](const std::vector<std::string>& list, std::string_view flag) {
             for (const auto& f : list)

@@ -165,11 +165,15 @@ public:
     }
     std::size_t label_size() const override { return 1; }
     void start_epoch(std::uint64_t epoch) override {
-        order_ = tn::epoch_permutation(size(), shuffle_, seed_, epoch);
+        order_ = tn::shard_of(tn::epoch_permutation(size(), shuffle_, seed_, epoch), shard_);
         cursor_ = 0;
     }
+    bool set_shard(const tn::Shard& shard) override {  // data-parallel runs read only their slice
+        shard_ = shard;
+        return true;
+    }
     std::size_t next_batch(float* x, float* y, std::size_t max_batch) override {
-        const std::size_t n = std::min(max_batch, size() - cursor_), floats = sample_size();
+        const std::size_t n = std::min(max_batch, order_.size() - cursor_), floats = sample_size();
         for (std::size_t i = 0; i < n; ++i) {
             const std::size_t s = order_[cursor_ + i];
             std::memcpy(x + i * floats, images_->data() + s * floats, floats * sizeof(float));
@@ -186,6 +190,7 @@ private:
     std::uint64_t seed_;
     std::vector<std::size_t> order_;
     std::size_t cursor_ = 0;
+    tn::Shard shard_;
 };
 
 }  // namespace examples

@@ -85,7 +85,7 @@ inline std::string experiment_usage() {
 inline ExperimentOptions parse_experiment_options(const CommandLine& cli) {
     ExperimentOptions o;
     if (cli.has("data")) o.data = fs::path(cli.text("data"));
-    o.out = cli.text("out", "chapter5_out");
+    o.out = distributed().output(cli.text("out", "chapter5_out"));  // rank 0: as given
     if (cli.has("epochs")) o.epochs = cli.positive("epochs", 1);
     if (cli.has("batch-size")) o.batch_size = cli.positive("batch-size", 1);
     if (cli.has("lr")) o.learning_rate = cli.positive_number("lr", 1e-3);

@@ -44,6 +44,7 @@ int run_in(const ExperimentOptions& options, const std::string& what, Body&& bod
     } catch (const std::exception& e) {
         std::cout.flush();
         std::cerr << "error: " << e.what() << std::endl;
+        distributed().abort_all(1);  // under mpirun: the other ranks stop too
         return 1;
     }
 }

@@ -158,11 +158,11 @@ CUDA_TEST_CASE(dropout_masks_are_identical) {
         std::vector<float> y_cpu(count), dx_cpu(count);
         auto x_d = to_device(x);
         tn::Buffer<tn::cuda> y_d(count), dx_d(count);
-        CpuKernels::dropout_forward(x.data(), y_cpu.data(), count, rate, 0xC0FFEE, 7);
-        GpuKernels::dropout_forward(x_d.data(), y_d.data(), count, rate, 0xC0FFEE, 7);
+        CpuKernels::dropout_forward(x.data(), y_cpu.data(), count, rate, 0xC0FFEE, 7, 3);
+        GpuKernels::dropout_forward(x_d.data(), y_d.data(), count, rate, 0xC0FFEE, 7, 3);
         check_equal("dropout forward, rate " + std::to_string(rate), to_host(y_d), y_cpu);
-        CpuKernels::dropout_backward(x.data(), dx_cpu.data(), count, rate, 0xC0FFEE, 7);
-        GpuKernels::dropout_backward(x_d.data(), dx_d.data(), count, rate, 0xC0FFEE, 7);
+        CpuKernels::dropout_backward(x.data(), dx_cpu.data(), count, rate, 0xC0FFEE, 7, 3);
+        GpuKernels::dropout_backward(x_d.data(), dx_d.data(), count, rate, 0xC0FFEE, 7, 3);
         check_equal("dropout backward, rate " + std::to_string(rate), to_host(dx_d), dx_cpu);
         std::size_t dropped = 0;
         for (float v : y_cpu) dropped += v == 0.0f;

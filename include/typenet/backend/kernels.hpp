@@ -21,9 +21,9 @@
 //   maxpool_forward(geometry, x, batch, y, argmax)
 //       argmax[i] = index of the winning input element within its image.
 //   maxpool_backward(geometry, dy, argmax, batch, dx)     dx overwritten.
-//   dropout_forward(x, y, count, rate, seed, stream)
-//       y[i] = keep(i) ? x[i] / (1 - rate) : 0, keep(i) = hash_uniform(seed, stream, i) >= rate.
-//   dropout_backward(dy, dx, count, rate, seed, stream)    the same mask, recomputed.
+//   dropout_forward(x, y, count, rate, seed, stream, first)
+//       y[i] = keep(i) ? x[i] / (1 - rate) : 0, keep(i) = hash_uniform(seed, stream, first + i) >= rate.
+//   dropout_backward(dy, dx, count, rate, seed, stream, first)    the same mask, recomputed.
 //   copy(src, dst, count), fill(dst, count, value)
 //
 // The layers of today's backbones (ResNet-50, MobileNetV2):

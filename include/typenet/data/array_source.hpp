@@ -66,16 +66,23 @@ public:
     std::size_t label_size() const override { return label_size_; }
 
     void start_epoch(std::uint64_t epoch) override {
+        order_.resize(count_);  // a shard's epoch left only its part
         std::iota(order_.begin(), order_.end(), std::size_t{0});
         if (shuffle_) {  // Fisher-Yates with our portable generator
             Random rng(seed_ * 0x9E3779B97F4A7C15ull + epoch + 1);
             for (std::size_t i = count_; i > 1; --i) std::swap(order_[i - 1], order_[rng.below(i)]);
         }
+        if (shard_.active()) order_ = shard_of(order_, shard_);
         cursor_ = 0;
     }
 
+    bool set_shard(const Shard& shard) override {
+        shard_ = shard;
+        return true;
+    }
+
     std::size_t next_batch(float* x, float* y, std::size_t max_batch) override {
-        const std::size_t n = std::min(max_batch, count_ - cursor_);
+        const std::size_t n = std::min(max_batch, order_.size() - cursor_);
         for (std::size_t i = 0; i < n; ++i) {
             const std::size_t s = order_[cursor_ + i];
             std::memcpy(x + i * sample_size_, x_.data() + s * sample_size_, sample_size_ * sizeof(float));
@@ -95,6 +102,7 @@ private:
     std::uint64_t seed_ = 0;
     std::vector<std::size_t> order_;
     std::size_t cursor_ = 0;
+    Shard shard_;
 };
 
 }  // namespace typenet

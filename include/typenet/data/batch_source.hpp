@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "typenet/data/shard.hpp"
+
 namespace typenet {
 
 class BatchSource {
@@ -27,6 +29,11 @@ public:
     // Copies up to max_batch samples into x (max_batch * sample_size() floats) and their
     // labels into y (max_batch * label_size() floats); returns how many, 0 at epoch end.
     virtual std::size_t next_batch(float* x, float* y, std::size_t max_batch) = 0;
+
+    // Data-parallel training (typenet/data/shard.hpp): from the next start_epoch on, hand
+    // out only this rank's slice of every global batch. False when the source cannot, and
+    // the trainer then reads the whole batch and keeps its slice.
+    virtual bool set_shard(const Shard& /*shard*/) { return false; }
 };
 
 }  // namespace typenet

@@ -88,13 +88,19 @@ public:
         return queue_.next(x, y, max_batch);
     }
 
+    bool set_shard(const Shard& shard) override {
+        shard_ = shard;
+        untouched_ = false;  // the next start_epoch makes the shard's order
+        return true;
+    }
+
     const std::vector<std::size_t>& order() const { return order_; }
     std::size_t peak_prefetched() const { return queue_.peak_ready(); }
 
 private:
     void restart(std::uint64_t epoch) {
         queue_.stop();
-        order_ = epoch_permutation(count_, options_.shuffle, options_.seed, epoch);
+        order_ = shard_of(epoch_permutation(count_, options_.shuffle, options_.seed, epoch), shard_);
         epoch_ = epoch;
         untouched_ = true;
         queue_.start(order_, epoch);
@@ -118,6 +124,7 @@ private:
     std::vector<std::size_t> order_;
     std::uint64_t epoch_ = 0;
     bool untouched_ = false;
+    Shard shard_;
     PrefetchQueue queue_;  // last member: its workers are joined before the members they read go
 };
 

@@ -105,6 +105,14 @@ public:
         return queue_.next(x, y, max_batch);
     }
 
+    // Shards cut the order of readable files; a file found unreadable only while making
+    // its sample leaves that rank's slice one short (the trainer counts what arrives).
+    bool set_shard(const Shard& shard) override {
+        shard_ = shard;
+        untouched_ = false;
+        return true;
+    }
+
     const ImageFiles& files() const { return files_; }
     const std::vector<std::string>& classes() const { return files_.classes; }
     // Items (indices into files().paths) of the current epoch, in the order they come.
@@ -125,6 +133,7 @@ private:
         order_.clear();
         for (auto item : permutation)
             if (!skipped_.contains(files_.paths[item])) order_.push_back(item);
+        if (shard_.active()) order_ = shard_of(order_, shard_);
         epoch_ = epoch;
         untouched_ = true;
         queue_.start(order_, epoch);
@@ -158,6 +167,7 @@ private:
     std::vector<std::size_t> order_;
     std::uint64_t epoch_ = 0;
     bool untouched_ = false;
+    Shard shard_;
     PrefetchQueue queue_;  // last member: its workers are joined before the members they read go
 };
 

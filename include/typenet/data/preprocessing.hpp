@@ -105,6 +105,7 @@ public:
     std::size_t sample_size() const override { return source_->sample_size(); }
     std::size_t label_size() const override { return source_->label_size(); }
     void start_epoch(std::uint64_t epoch) override { source_->start_epoch(epoch); }
+    bool set_shard(const Shard& shard) override { return source_->set_shard(shard); }
 
     std::size_t next_batch(float* x, float* y, std::size_t max_batch) override {
         const std::size_t n = source_->next_batch(x, y, max_batch);

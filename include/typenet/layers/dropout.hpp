@@ -2,7 +2,9 @@
 // Dropout<rate, Name = "">: inverted dropout. Training keeps each value with
 // probability 1 - rate and scales it by 1 / (1 - rate); inference is the identity.
 // Masks come from a counter-based hash, so backward recomputes them (nothing stored)
-// and CPU and GPU draw the same mask.
+// and CPU and GPU draw the same mask. The hash's index is the value's place in the whole
+// (global) batch: a data-parallel rank whose slice starts at sample k draws the mask that
+// one process draws for those samples (set_first_sample), whatever the number of ranks.
 #pragma once
 
 #include <cstddef>
@@ -25,10 +27,15 @@ public:
 
     void initialize(Random& rng) { seed_ = rng.next_u64(); }
 
+    // Data-parallel training: the next batch starts at sample `first` of the global batch.
+    void set_first_sample(std::uint64_t first) { first_sample_ = first; }
+    // A training step in which this rank has no samples still uses up the step's mask.
+    void skip_training_step() { ++stream_; }
+
     void forward(const float* x, float* y, std::size_t batch, Mode mode) {
         if (mode == Mode::train && Rate > 0.0f) {
             ++stream_;  // a fresh mask per training step
-            Kernels<Device>::dropout_forward(x, y, batch * In::size, Rate, seed_, stream_);
+            Kernels<Device>::dropout_forward(x, y, batch * In::size, Rate, seed_, stream_, first_sample_ * In::size);
         } else {
             Kernels<Device>::copy(x, y, batch * In::size);
         }
@@ -37,7 +44,8 @@ public:
     void backward(const float*, const float*, const float* dy, float* dx, std::size_t batch, bool) {
         if (dx == nullptr) return;
         if (last_mode_ == Mode::train && Rate > 0.0f)
-            Kernels<Device>::dropout_backward(dy, dx, batch * In::size, Rate, seed_, stream_);
+            Kernels<Device>::dropout_backward(dy, dx, batch * In::size, Rate, seed_, stream_,
+                                              first_sample_ * In::size);
         else
             Kernels<Device>::copy(dy, dx, batch * In::size);
     }
@@ -45,6 +53,7 @@ public:
 private:
     std::uint64_t seed_ = 0;
     std::uint64_t stream_ = 0;
+    std::uint64_t first_sample_ = 0;
     Mode last_mode_ = Mode::infer;
 };
 

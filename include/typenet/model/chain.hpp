@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "typenet/core/backward_listener.hpp"
 #include "typenet/core/buffer.hpp"
 #include "typenet/core/device.hpp"
 #include "typenet/core/fixed_string.hpp"
@@ -418,6 +419,8 @@ private:
             }
         }
         std::get<I>(layers_).backward(in, out, dy, din, batch, dy_is_preactivation && I + 1 == layer_count);
+        if constexpr (!layer_type<I>::is_model)  // its gradients are final: data-parallel runs send them now
+            if (BackwardListener* listener = backward_listener()) listener->layer_done(&std::get<I>(layers_));
         if constexpr (I > 0) {
             if (I > stop) backward_from<I - 1>(x, y, din, dx, batch, false, stop);
         }

@@ -39,13 +39,16 @@
 #include <xtensor/xexpression.hpp>
 
 #include "typenet/backend/kernels.hpp"
+#include "typenet/core/backward_listener.hpp"
 #include "typenet/core/buffer.hpp"
 #include "typenet/core/device.hpp"
 #include "typenet/data/array_source.hpp"
 #include "typenet/data/batch_source.hpp"
+#include "typenet/data/shard.hpp"
 #include "typenet/io/weights.hpp"
 #include "typenet/layers/parameter.hpp"
 #include "typenet/train/callbacks.hpp"
+#include "typenet/train/data_parallel.hpp"
 #include "typenet/train/history.hpp"
 #include "typenet/train/losses.hpp"
 #include "typenet/train/optimizers.hpp"
@@ -105,7 +108,7 @@ public:
         optimizer_.validate();
         model.for_each_layer([&](auto& layer, int) {
             if constexpr (!std::remove_cvref_t<decltype(layer)>::is_model)
-                for (auto& p : layer.parameters()) slots_.push_back(Slot{&p, &layer.trainable, {}, false});
+                for (auto& p : layer.parameters()) slots_.push_back(Slot{&p, &layer.trainable, {}, false, &layer});
         });
         totals_.ensure(3);
     }
@@ -120,6 +123,7 @@ public:
 
     // ---- Training ----------------------------------------------------------------------
     History fit(BatchSource& train, const FitOptions& options = {}) {
+        if (DataParallel* group = active_data_parallel()) return fit_parallel(*group, train, options);
         if (options.batch_size == 0) throw std::invalid_argument("fit: batch_size must be at least 1");
         check_source(train, "fit: the training data");
         if (train.size() == 0) throw std::invalid_argument("fit: the training data is empty");
@@ -205,6 +209,7 @@ public:
 
     // ---- Evaluation --------------------------------------------------------------------
     Evaluation evaluate(BatchSource& source, std::size_t batch_size = 32) {
+        if (DataParallel* group = active_data_parallel()) return evaluate_parallel(*group, source, batch_size);
         if (batch_size == 0) throw std::invalid_argument("evaluate: batch_size must be at least 1");
         check_source(source, "evaluate: the data");
         reserve(batch_size);
@@ -242,6 +247,7 @@ private:
         const bool* trainable;  // the layer's flag, read at every step
         std::array<Buffer<device>, 2> state;
         bool ready;
+        const void* layer;  // the layer it belongs to (data-parallel runs send it when backward is past it)
     };
     struct StepTotals {
         double loss_sum, accuracy_sum, invalid_labels;
@@ -372,6 +378,8 @@ private:
                       history.images_per_second(), images, seconds);
         out << text;
     }
+
+#include "typenet/train/trainer_parallel.inl"
 
     Model* model_;
     Loss loss_;

@@ -167,17 +167,18 @@ inline void column_sums(const float* dz, std::size_t rows, std::size_t cols, flo
     }
 }
 
+// `first`: the mask index of x[0] (a data-parallel rank's slice starts inside the global batch).
 inline void dropout_forward(const float* x, float* y, std::size_t count, float rate, std::uint64_t seed,
-                            std::uint64_t stream) {
+                            std::uint64_t stream, std::uint64_t first) {
     const float scale = 1.0f / (1.0f - rate);
     parallel_for(count, [&](std::size_t i) {
-        y[i] = hash_uniform(seed, stream, i) >= rate ? x[i] * scale : 0.0f;
+        y[i] = hash_uniform(seed, stream, first + i) >= rate ? x[i] * scale : 0.0f;
     }, 16);
 }
 
 inline void dropout_backward(const float* dy, float* dx, std::size_t count, float rate, std::uint64_t seed,
-                             std::uint64_t stream) {
-    dropout_forward(dy, dx, count, rate, seed, stream);  // the same mask and scale
+                             std::uint64_t stream, std::uint64_t first) {
+    dropout_forward(dy, dx, count, rate, seed, stream, first);  // the same mask and scale
 }
 
 inline void copy(const float* src, float* dst, std::size_t count) {

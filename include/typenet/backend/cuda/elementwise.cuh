@@ -143,9 +143,9 @@ __global__ void finish_column_sums_kernel(const T* partial, std::uint32_t slices
 // y[i] = keep(i) ? x[i] * scale : 0 with the CPU's mask: hash_uniform(seed, stream, i) >= rate.
 template <class T = float>
 __global__ void dropout_kernel(const T* x, T* y, std::size_t count, float rate, float scale, std::uint64_t seed,
-                               std::uint64_t stream) {
+                               std::uint64_t stream, std::uint64_t first) {
     for (std::size_t i = first_index(); i < count; i += grid_stride())
-        y[i] = hash_uniform(seed, stream, i) >= rate ? x[i] * scale : 0.0f;
+        y[i] = hash_uniform(seed, stream, first + i) >= rate ? x[i] * scale : 0.0f;
 }
 
 template <class T>
@@ -234,20 +234,20 @@ inline void column_sums(const float* dz, std::size_t rows, std::size_t cols, flo
     check_launch("column_sums (finish)");
 }
 
-// y[i] = keep(i) ? x[i] / (1 - rate) : 0, keep(i) = hash_uniform(seed, stream, i) >= rate.
+// y[i] = keep(i) ? x[i] / (1 - rate) : 0, keep(i) = hash_uniform(seed, stream, first + i) >= rate.
 inline void dropout_forward(const float* x, float* y, std::size_t count, float rate, std::uint64_t seed,
-                            std::uint64_t stream) {
+                            std::uint64_t stream, std::uint64_t first) {
     if (count == 0) return;
     const float scale = 1.0f / (1.0f - rate);  // computed as the CPU does, so the products match bit for bit
     detail::dropout_kernel<<<blocks_for(count), threads_per_block, 0, cuda_context().stream()>>>(x, y, count, rate,
-                                                                                                scale, seed, stream);
+                                                                                                scale, seed, stream, first);
     check_launch("dropout");
 }
 
 // The same mask and scale, recomputed.
 inline void dropout_backward(const float* dy, float* dx, std::size_t count, float rate, std::uint64_t seed,
-                             std::uint64_t stream) {
-    dropout_forward(dy, dx, count, rate, seed, stream);
+                             std::uint64_t stream, std::uint64_t first) {
+    dropout_forward(dy, dx, count, rate, seed, stream, first);
 }
 
 inline void copy(const float* src, float* dst, std::size_t count) {
