@@ -2,9 +2,11 @@
 // Dropout<rate, Name = "">: inverted dropout. Training keeps each value with
 // probability 1 - rate and scales it by 1 / (1 - rate); inference is the identity.
 // Masks come from a counter-based hash, so backward recomputes them (nothing stored)
-// and CPU and GPU draw the same mask.
+// and CPU and GPU draw the same mask. The layer's whole random state is two numbers,
+// its seed and its mask counter (one per training step): a resumed fit restores them.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -24,6 +26,13 @@ public:
     static constexpr float rate = Rate;
 
     void initialize(Random& rng) { seed_ = rng.next_u64(); }
+
+    // {seed, mask counter}: saved in a training state (train/training_state.hpp).
+    [[nodiscard]] std::array<std::uint64_t, 2> random_state() const { return {seed_, stream_}; }
+    void set_random_state(const std::array<std::uint64_t, 2>& state) {
+        seed_ = state[0];
+        stream_ = state[1];
+    }
 
     void forward(const float* x, float* y, std::size_t batch, Mode mode) {
         if (mode == Mode::train && Rate > 0.0f) {
