@@ -297,8 +297,18 @@ BOOST_AUTO_TEST_CASE(a_state_of_another_model_or_run_names_each_difference) {
 // ---- SIGKILL at random moments --------------------------------------------------------
 
 namespace {
-// Runs the worker to the end, or kills it after `kill_after` seconds; true if it was killed.
-bool run_worker(const fs::path& out, double kill_after) {
+// Finished epochs of the worker in `out`, by the rows of its CSV history (each one is on
+// disk, fdatasync'ed, when its epoch ends).
+std::size_t rows_in(const fs::path& csv) {
+    std::ifstream in(csv);
+    std::size_t lines = 0;
+    for (std::string line; std::getline(in, line);) ++lines;
+    return lines > 0 ? lines - 1 : 0;
+}
+
+// Runs the worker to the end (kill_after_epoch < 0), or kills it with SIGKILL `delay`
+// seconds after its history shows epoch `kill_after_epoch` finished; true if it was killed.
+bool run_worker(const fs::path& out, int kill_after_epoch = -1, double delay = 0.0) {
     const pid_t child = ::fork();
     BOOST_REQUIRE(child >= 0);
     if (child == 0) {
@@ -306,14 +316,20 @@ bool run_worker(const fs::path& out, double kill_after) {
         ::_exit(127);
     }
     int status = 0;
-    if (kill_after > 0) {
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(kill_after);
-        while (std::chrono::steady_clock::now() < deadline) {
+    if (kill_after_epoch >= 0) {
+        std::chrono::steady_clock::time_point deadline{};
+        for (;;) {
             if (::waitpid(child, &status, WNOHANG) == child) {
                 BOOST_REQUIRE_MESSAGE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the worker failed: " << status);
                 return false;
             }
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            const auto now = std::chrono::steady_clock::now();
+            if (deadline == std::chrono::steady_clock::time_point{} &&
+                rows_in(out / "history.csv") > static_cast<std::size_t>(kill_after_epoch))
+                deadline = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                     std::chrono::duration<double>(delay));
+            if (deadline != std::chrono::steady_clock::time_point{} && now >= deadline) break;
+            std::this_thread::sleep_for(std::chrono::microseconds(500));
         }
         ::kill(child, SIGKILL);
     }
@@ -326,25 +342,30 @@ bool run_worker(const fs::path& out, double kill_after) {
 
 BOOST_AUTO_TEST_CASE(killed_five_times_at_random_then_resumed_gives_the_same_bytes) {
     ScratchDirectory dir;
+    constexpr int epochs = 40;  // the worker's
     const auto start = std::chrono::steady_clock::now();
-    BOOST_REQUIRE(!run_worker(dir / "whole", 0));
-    const double whole = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    BOOST_REQUIRE(!run_worker(dir / "whole"));
+    const double epoch_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / epochs;
 
+    // Random moments: a random epoch ahead of the last state (so a kill is never in the
+    // last four), then a random time into the next epoch (training, validation, the
+    // callbacks' saves or the state's own save).
     std::random_device device;
     std::mt19937_64 random(device());
-    std::uniform_real_distribution<double> moment(0.02 * whole, 0.35 * whole);
     int killed = 0;
     std::ostringstream moments;
     for (int attempt = 0; attempt < 5; ++attempt) {
-        const double after = moment(random);
-        const bool was_killed = run_worker(dir / "killed", after);
+        const fs::path state = dir / "killed" / "run.training_state";
+        const int done = fs::exists(state) ? static_cast<int>(tn::read_training_state(state).epochs_done) : 0;
+        const int after = std::uniform_int_distribution<int>(done, std::min(done + 7, epochs - 5))(random);
+        const double delay = std::uniform_real_distribution<double>(0.0, 1.0)(random) * epoch_seconds;
+        const bool was_killed = run_worker(dir / "killed", after, delay);
         killed += was_killed;
-        moments << after << "s" << (was_killed ? "" : " (finished)") << " ";
+        moments << "epoch " << after + 1 << " + " << delay << " s" << (was_killed ? "" : " (finished)") << "; ";
     }
-    BOOST_TEST_MESSAGE("uninterrupted run " << whole << " s; kills after " << moments.str());
-    run_worker(dir / "killed", 0);
-    BOOST_TEST(killed >= 3, "only " << killed << " of 5 runs were killed before finishing: " << moments.str());
-
+    BOOST_TEST_MESSAGE("an epoch takes " << epoch_seconds << " s; kills at " << moments.str());
+    run_worker(dir / "killed");
+    BOOST_TEST(killed == 5, "only " << killed << " of 5 runs were killed before finishing: " << moments.str());
     for (const char* file : {"final.safetensors", "best.safetensors", "history.csv"})
         BOOST_TEST((read_bytes(dir / "killed" / file) == read_bytes(dir / "whole" / file)), file << " differs");
     // The last states agree on everything but the epochs' wall times.
