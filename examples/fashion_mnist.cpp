@@ -57,10 +57,12 @@ int main(int argc, char** argv) {
         "  --threads N         CPU threads (default: all)\n"
         "  --limit N           train on the first N training images only (the last 10% of them validate)\n"
         "  --quiet             one line per epoch, no progress bar\n"
+        "  --resume            continue a killed run from <out>/fashion_mnist.training_state (written after\n"
+        "                      every epoch); same other flags, same weights as an uninterrupted run\n"
         "  --summary           print the model summary and exit\n";
     const examples::CommandLine cli(argc, argv, usage,
                                     {"data", "out", "epochs", "batch-size", "seed", "threads", "limit"},
-                                    {"quiet", "summary"});
+                                    {"quiet", "summary", "resume"});
     auto positive = [&](const char* name, long long fallback) {
         const long long n = cli.integer(name, fallback);
         if (n < 1) cli.fail(std::string("--") + name + " must be at least 1");
@@ -101,12 +103,14 @@ int main(int argc, char** argv) {
         tn::ModelCheckpoint checkpoint(out / "fashion_mnist.safetensors",
                                        {.monitor = "val_accuracy", .save_best_only = true});
         tn::CSVLogger csv(out / "history.csv");
+        tn::BackupAndRestore backup(out / "fashion_mnist.training_state",
+                                    {.restore = cli.has("resume"), .delete_at_end = false});
         const tn::History history = trainer.fit(train, {.epochs = epochs,
                                                         .batch_size = batch_size,
                                                         .validation = &validation,
                                                         .validation_batch_size = 500,
                                                         .verbose = cli.has("quiet") ? 2 : 1,
-                                                        .callbacks = {&checkpoint, &csv}});
+                                                        .callbacks = {&checkpoint, &csv, &backup}});
 
         // Under mpirun the callbacks (the checkpoint) ran on rank 0, which evaluates and reports.
         if (examples::distributed().rank() != 0) return 0;

@@ -69,7 +69,9 @@ std::vector<EfficiencyRow> data_efficiency(Experiment<Setting>& exp, const std::
             plan.epochs = row.epochs_scratch = efficiency_epochs(b_plan.epochs, full, row.per_class);
             auto model = std::make_unique<typename Setting::CNN>(exp.options().seed);
             PreparedSource train = plain_source(subset, tn::Preprocessing::chapter, true, exp.options().seed);
-            const tn::History history = fit_model(exp, *model, plan, *train, nullptr);
+            const tn::History history = fit_model(
+                exp, *model, plan, *train, nullptr,
+                exp.out() / ("efficiency_B_" + std::to_string(row.per_class) + "_per_class.training_state"));
             row.scratch_accuracy = accuracy_of(probabilities(*model, data.test, tn::Preprocessing::chapter), data.test);
             for (std::size_t k : history.samples) images += k;
             for (double s : history.train_seconds) training_seconds += s;
@@ -79,7 +81,9 @@ std::vector<EfficiencyRow> data_efficiency(Experiment<Setting>& exp, const std::
             plan.epochs = row.epochs_finetuned = efficiency_epochs(f_plan.epochs, full, row.per_class);
             auto model = transfer_model(exp, ModelId::F);
             PreparedSource train = augmented_source(exp, subset, exp.preprocessing());
-            const tn::History history = fit_model(exp, *model, plan, *train, nullptr);
+            const tn::History history = fit_model(
+                exp, *model, plan, *train, nullptr,
+                exp.out() / ("efficiency_F_" + std::to_string(row.per_class) + "_per_class.training_state"));
             row.finetuned_accuracy = accuracy_of(probabilities(*model, data.test, exp.preprocessing()), data.test);
             for (std::size_t k : history.samples) images += k;
             for (double s : history.train_seconds) training_seconds += s;

@@ -42,6 +42,7 @@ struct ExperimentOptions {
     std::size_t pretrain_epochs = 2;
     bool quiet = false;
     bool summary = false;
+    bool resume = false;  // continue each training from the state in --out (BackupAndRestore)
 
     [[nodiscard]] bool book() const { return data.has_value(); }
     [[nodiscard]] int verbose() const { return quiet ? 2 : 1; }
@@ -54,7 +55,7 @@ inline std::vector<std::string> experiment_flags() {
             "test-per-class", "preprocessing", "augmentation", "pretrain-per-class", "pretrain-epochs",
             "keras-convention"};
 }
-inline std::vector<std::string> experiment_switches() { return {"summary", "quiet"}; }
+inline std::vector<std::string> experiment_switches() { return {"summary", "quiet", "resume"}; }
 
 inline std::string experiment_usage() {
     return "  --data DIR            the book's experiment: dataset_builder's output (training_data/,\n"
@@ -79,6 +80,9 @@ inline std::string experiment_usage() {
            "                        other centre, rows and columns swapped; see docs/data.md)\n"
            "  --pretrain-per-class N, --pretrain-epochs N   the default task's backbone (6000 = all, 2)\n"
            "  --quiet               one line per epoch\n"
+           "  --resume              continue a killed run: each model's training goes on from the training state\n"
+           "                        in --out (<model>.training_state, written after every epoch); give the same\n"
+           "                        other flags. The weights come out bit-identical to an uninterrupted run\n"
            "  --summary             print the Keras-style summary of the book's model and exit\n";
 }
 
@@ -116,6 +120,7 @@ inline ExperimentOptions parse_experiment_options(const CommandLine& cli) {
     o.pretrain_epochs = cli.positive("pretrain-epochs", 2);
     o.quiet = cli.has("quiet");
     o.summary = cli.has("summary");
+    o.resume = cli.has("resume");
     return o;
 }
 

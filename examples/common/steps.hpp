@@ -109,10 +109,25 @@ inline tn::HistoryColumns history_columns(const tn::History& history) {
     return columns;
 }
 
+// The training state of a fit kept in --out after every epoch (`state`), which --resume
+// continues from: the same flags then give the same weights as a run never killed.
+template <class Setting>
+tn::BackupAndRestore training_backup(Experiment<Setting>& exp, const fs::path& state) {
+    if (exp.options().resume && !fs::exists(state))
+        exp.log() << "No training state " << state.string() << " yet: this training starts from the beginning\n";
+    return tn::BackupAndRestore(state, {.restore = exp.options().resume, .delete_at_end = false});
+}
+
+// "<out>/cats_dogs_basic_cnn.training_state" beside "<out>/cats_dogs_basic_cnn.safetensors".
+inline fs::path state_file_for(fs::path model_file) { return model_file.replace_extension(".training_state"); }
+
 // Binary cross-entropy and RMSprop with the plan's rate, as every model of the chapter.
+// The training state goes to `state` after every epoch (--resume continues from it).
 template <class Setting, class Model>
 tn::History fit_model(Experiment<Setting>& exp, Model& model, const TrainingPlan& plan, tn::BatchSource& train,
-                      tn::BatchSource* validation, std::vector<tn::Callback*> callbacks = {}) {
+                      tn::BatchSource* validation, const fs::path& state, std::vector<tn::Callback*> callbacks = {}) {
+    tn::BackupAndRestore backup = training_backup(exp, state);
+    callbacks.push_back(&backup);
     auto trainer = tn::compile(model, tn::BinaryCrossentropy{}, tn::RMSprop{.learning_rate = plan.learning_rate});
     char line[160];
     std::snprintf(line, sizeof line, "RMSprop(lr=%.2g), binary cross-entropy, batch %zu, %s, %zu images%s\n",
@@ -151,7 +166,8 @@ tn::History fit_and_save(Experiment<Setting>& exp, Model& model, ModelId id, tn:
                          tn::BatchSource& validation, tn::Preprocessing preprocessing) {
     const TrainingPlan plan = exp.plan(id);
     tn::CSVLogger csv(exp.history_file(id));
-    const tn::History history = fit_model(exp, model, plan, train, &validation, {&csv});
+    const tn::History history =
+        fit_model(exp, model, plan, train, &validation, state_file_for(exp.model_file(id)), {&csv});
     save_model(model, exp.model_file(id), preprocessing);
     tn::plot_learning_curves(history_columns(history), exp.curves_file(id),
                              std::string("Model ") + letter(id) + ": " + std::string(facts(id).title));
@@ -275,12 +291,13 @@ inline fs::path pretrain_backbone(Experiment<FashionSetting>& exp, const fs::pat
               << " from the test file)\n";
     const fs::path csv_file = exp.out() / "vgg_narrow_pretraining.history.csv";
     tn::CSVLogger csv(csv_file);
+    tn::BackupAndRestore backup = training_backup(exp, exp.out() / "vgg_narrow_pretraining.training_state");
     const tn::History history = trainer.fit(*train_source, {.epochs = o.pretrain_epochs,
                                                             .batch_size = 32,
                                                             .validation = validation_source.get(),
                                                             .validation_batch_size = 100,
                                                             .verbose = o.verbose(),
-                                                            .callbacks = {&csv},
+                                                            .callbacks = {&csv, &backup},
                                                             .out = &exp.log()});
     tn::io::save_weights(model->get<"vgg_narrow">(), file);
     const fs::path png = exp.out() / "vgg_narrow_pretraining.learning_curves.png";

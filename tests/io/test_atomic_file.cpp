@@ -1,8 +1,12 @@
 // Atomic writes: the target is replaced whole or not at all, and no temporary file
-// outlives a write, whether it succeeds or fails.
+// outlives a write, whether it succeeds or fails; one a killed save left behind goes
+// with the next save of the same file.
 #include <boost/test/unit_test.hpp>
 
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <stdexcept>
@@ -15,6 +19,7 @@ namespace io = typenet::io;
 using io::testing::message_of;
 using io::testing::read_bytes;
 using io::testing::ScratchDirectory;
+using io::testing::write_bytes;
 
 BOOST_AUTO_TEST_SUITE(atomic_file)
 
@@ -100,6 +105,79 @@ BOOST_AUTO_TEST_CASE(the_file_gets_ordinary_permissions) {
     struct stat info {};
     BOOST_REQUIRE(::stat((dir / "f").c_str(), &info) == 0);
     BOOST_TEST((info.st_mode & 0777) == (0666 & ~mask));
+}
+
+// A child process starts a save of `target`, writes some bytes, and is killed (SIGKILL)
+// before it commits: its temporary file stays behind. Returns the dead child's pid.
+static pid_t kill_a_save_half_way(const std::filesystem::path& target) {
+    int ready[2];
+    BOOST_REQUIRE(::pipe(ready) == 0);
+    const pid_t child = ::fork();
+    BOOST_REQUIRE(child >= 0);
+    if (child == 0) {
+        io::AtomicFile file(target);
+        file.write(std::string(2 << 20, 'k'));  // past the buffer: bytes on disk
+        const char byte = 1;
+        if (::write(ready[1], &byte, 1) != 1) ::_exit(3);
+        for (;;) ::pause();
+    }
+    ::close(ready[1]);
+    char byte = 0;
+    BOOST_REQUIRE(::read(ready[0], &byte, 1) == 1);
+    ::close(ready[0]);
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    BOOST_REQUIRE(WIFSIGNALED(status));
+    return child;
+}
+
+BOOST_AUTO_TEST_CASE(the_next_save_removes_what_killed_saves_left_behind) {
+    ScratchDirectory dir;
+    io::write_file_atomically(dir / "data.bin", "old");
+    const pid_t first = kill_a_save_half_way(dir / "data.bin");
+    const pid_t second = kill_a_save_half_way(dir / "data.bin");
+    const std::string me = std::to_string(::getpid());
+    // Two leftovers of killed saves, and what must stay: another target's leftover, a name
+    // that is not ours, a live process's save (pid 1 never dies), and a leftover of an
+    // earlier process that had this process's pid (a restarted container).
+    write_bytes(dir / (".other.bin.tmp-" + std::to_string(first) + "-0-1"), "other target");
+    write_bytes(dir / ".data.bin.tmp-notapid", "not our pattern");
+    write_bytes(dir / ".data.bin.tmp-1-0-1", "a live writer's");
+    write_bytes(dir / (".data.bin.tmp-" + me + "-999999-1"), "an earlier process with this pid");
+    // The second killed save already removed the first one's leftover: data.bin, one
+    // leftover and the four others.
+    BOOST_TEST(dir.entries().size() == 6u);
+    for (const auto& name : dir.entries())
+        BOOST_TEST(!name.starts_with(".data.bin.tmp-" + std::to_string(first) + "-"), name);
+
+    // A save of this process in progress when another save of the same target starts.
+    io::AtomicFile in_progress(dir / "data.bin");
+    in_progress.write("in progress");
+    const std::string open_name = in_progress.temporary_path().filename().string();
+
+    io::write_file_atomically(dir / "data.bin", "new");
+    BOOST_TEST(read_bytes(dir / "data.bin") == "new");
+    const std::set<std::string> expected{"data.bin",
+                                         ".other.bin.tmp-" + std::to_string(first) + "-0-1",
+                                         ".data.bin.tmp-notapid",
+                                         ".data.bin.tmp-1-0-1",
+                                         open_name};
+    BOOST_TEST((dir.entries() == expected), "killed saves: pids " << first << " and " << second);
+
+    in_progress.commit();
+    BOOST_TEST(read_bytes(dir / "data.bin") == "in progress");
+}
+
+BOOST_AUTO_TEST_CASE(leftovers_in_the_current_directory_are_found_too) {
+    ScratchDirectory dir;
+    const auto previous = std::filesystem::current_path();
+    std::filesystem::current_path(dir.path());
+    const pid_t dead = kill_a_save_half_way("relative.bin");
+    BOOST_TEST(dir.entries().size() == 1u);
+    io::write_file_atomically("relative.bin", "x");
+    std::filesystem::current_path(previous);
+    BOOST_TEST((dir.entries() == std::set<std::string>{"relative.bin"}), "pid " << dead);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -9,22 +9,32 @@
 //   AtomicFile file(path);                               // or piece by piece
 //   file.write(header); file.write(data, n); file.commit();
 //
+// A save killed before its rename (kill -9, power loss) leaves its temporary file
+// behind. The next save of the same target removes such leftovers: temporary files are
+// named ".<target name>.tmp-<pid>-...", and a sibling with that prefix is stale when its
+// process is gone (or is this process but not one of its open saves: a restarted
+// container reuses pids). Leftovers of a live process are never touched.
+//
 // Errors are std::filesystem::filesystem_error: what() names the path and the OS
 // error ("cannot create a temporary file next to 'out/w.safetensors': No such file or
 // directory"), code() holds errno. POSIX only (open/fsync/rename), as the library is.
 #pragma once
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -61,14 +71,62 @@ inline void sync_directory(const std::filesystem::path& directory) {
     ::close(fd);
 }
 
+// ".<target name>.tmp-": what every temporary file of `target` starts with.
+inline std::string temporary_prefix(const std::filesystem::path& target) {
+    return "." + target.filename().string() + ".tmp-";
+}
+
 // A name no other writer uses at the same time: process id, a per-process counter
 // and the clock, so that concurrent saves of the same target never share a file.
 inline std::filesystem::path temporary_sibling(const std::filesystem::path& target) {
     static std::atomic<std::uint64_t> counter{0};
     const auto ticks = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-    std::string name = "." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+    std::string name = temporary_prefix(target) + std::to_string(::getpid()) + "-" +
                        std::to_string(counter.fetch_add(1)) + "-" + std::to_string(ticks % 1'000'000'007ULL);
     return target.parent_path() / name;
+}
+
+// The temporary files this process has open now (saves in progress, on any thread).
+struct OpenTemporaries {
+    std::mutex mutex;
+    std::set<std::string> names;
+};
+inline OpenTemporaries& open_temporaries() {
+    static OpenTemporaries registry;
+    return registry;
+}
+
+// Whether the process that made a temporary file with this pid can still be writing it.
+inline bool writer_alive(long pid, const std::filesystem::path& file) {
+    if (pid == static_cast<long>(::getpid())) {
+        auto& registry = open_temporaries();
+        const std::lock_guard lock(registry.mutex);
+        return registry.names.contains(file.string());
+    }
+    if (pid <= 0) return true;  // not one of our names: leave it
+    return !(::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH);  // EPERM: alive, another user's
+}
+
+// Removes the temporary files of `target` that killed saves left behind. Best effort:
+// a directory that cannot be listed, or a file that cannot be removed, is left as it is.
+inline void remove_stale_temporaries(const std::filesystem::path& target) noexcept {
+    try {
+        const std::string prefix = temporary_prefix(target);
+        const std::filesystem::path directory = target.parent_path().empty() ? "." : target.parent_path();
+        std::error_code error;
+        for (std::filesystem::directory_iterator it(directory, error), end; !error && it != end; it.increment(error)) {
+            const std::string name = it->path().filename().string();
+            if (!name.starts_with(prefix)) continue;
+            const std::string_view rest = std::string_view(name).substr(prefix.size());
+            long pid = 0;
+            const auto [stop, problem] = std::from_chars(rest.data(), rest.data() + rest.size(), pid);
+            if (problem != std::errc() || stop == rest.data() || stop == rest.data() + rest.size() || *stop != '-')
+                continue;  // not a name temporary_sibling makes
+            const std::filesystem::path file = target.parent_path() / name;
+            if (!writer_alive(pid, file)) ::unlink(it->path().c_str());
+        }
+    } catch (...) {  // allocation failure while listing: the leftovers wait for the next save
+    }
 }
 
 }  // namespace detail
@@ -81,12 +139,19 @@ public:
             detail::throw_os_error("cannot write a file: the path names a directory", target_, EISDIR);
         for (int attempt = 0; attempt < 100 && fd_ < 0; ++attempt) {
             temporary_ = detail::temporary_sibling(target_);
+            register_temporary(true);  // before it exists, so no cleanup on another thread takes it
             // 0666 less the umask: the file gets the permissions an ordinary create would give.
             fd_ = ::open(temporary_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-            if (fd_ < 0 && errno != EEXIST)
-                detail::throw_os_error("cannot create a temporary file next to the target", target_, errno);
+            if (fd_ < 0) {
+                const int error = errno;
+                register_temporary(false);
+                temporary_.clear();
+                if (error != EEXIST)
+                    detail::throw_os_error("cannot create a temporary file next to the target", target_, error);
+            }
         }
         if (fd_ < 0) detail::throw_os_error("cannot create a unique temporary file next to the target", target_, EEXIST);
+        detail::remove_stale_temporaries(target_);
         buffer_.reserve(buffer_limit);
     }
 
@@ -116,6 +181,7 @@ public:
         const int fd = std::exchange(fd_, -1);
         if (::close(fd) != 0) fail("cannot close the temporary file", errno);
         if (::rename(temporary_.c_str(), target_.c_str()) != 0) fail("cannot rename the temporary file over", errno);
+        register_temporary(false);
         temporary_.clear();
         detail::sync_directory(target_.parent_path());
     }
@@ -142,7 +208,19 @@ private:
         if (fd_ >= 0) ::close(std::exchange(fd_, -1));
         if (!temporary_.empty()) {
             ::unlink(temporary_.c_str());
+            register_temporary(false);
             temporary_.clear();
+        }
+    }
+    void register_temporary(bool open) noexcept {
+        auto& registry = detail::open_temporaries();
+        const std::lock_guard lock(registry.mutex);
+        try {
+            if (open)
+                registry.names.insert(temporary_.string());
+            else
+                registry.names.erase(temporary_.string());
+        } catch (...) {  // out of memory: at worst a cleanup on another thread misses this file's owner
         }
     }
 

@@ -5,8 +5,11 @@
 // and CPU and GPU draw the same mask. The hash's index is the value's place in the whole
 // (global) batch: a data-parallel rank whose slice starts at sample k draws the mask that
 // one process draws for those samples (set_first_sample), whatever the number of ranks.
+// The layer's whole random state is two numbers, its seed and its mask counter (one per
+// training step): a resumed fit restores them.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -31,6 +34,13 @@ public:
     void set_first_sample(std::uint64_t first) { first_sample_ = first; }
     // A training step in which this rank has no samples still uses up the step's mask.
     void skip_training_step() { ++stream_; }
+
+    // {seed, mask counter}: saved in a training state (train/training_state.hpp).
+    [[nodiscard]] std::array<std::uint64_t, 2> random_state() const { return {seed_, stream_}; }
+    void set_random_state(const std::array<std::uint64_t, 2>& state) {
+        seed_ = state[0];
+        stream_ = state[1];
+    }
 
     void forward(const float* x, float* y, std::size_t batch, Mode mode) {
         if (mode == Mode::train && Rate > 0.0f) {

@@ -6,6 +6,7 @@
 //   tn::EarlyStopping stop{{.monitor = "val_loss", .patience = 5, .restore_best_weights = true}};
 //   tn::CSVLogger csv{"history.csv"};
 //   trainer.fit(train, {.epochs = 30, .validation = &val, .callbacks = {&checkpoint, &stop, &csv}});
+//   tn::BackupAndRestore backup{"run.training_state"};   // a killed run goes on where it was
 //
 // A callback sees the model through TrainingContext (weights to disk and back, a host
 // copy of the weights, a request to stop), so callbacks are plain classes, not templates.
@@ -15,6 +16,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -25,11 +27,13 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
 #include "typenet/io/csv.hpp"
 #include "typenet/train/history.hpp"
+#include "typenet/train/training_state.hpp"
 
 namespace typenet {
 
@@ -59,6 +63,11 @@ public:
     virtual void on_train_begin(TrainingContext&) {}
     virtual void on_epoch_end(TrainingContext&, const EpochLogs&) {}
     virtual void on_train_end(TrainingContext&, const History&) {}
+    // Resuming (train/training_state.hpp): what the callback keeps across a kill, written
+    // after every epoch; and putting it back, after on_train_begin, when fit resumes.
+    // `so_far` holds the epochs done. A missing or damaged value throws.
+    virtual void save_state(CallbackState&) const {}
+    virtual void restore_state(TrainingContext&, const CallbackState&, const History& /*so_far*/) {}
 };
 
 // Keras's mode: 'auto' maximises a quantity whose name has "acc" in it, minimises others.
@@ -110,6 +119,26 @@ inline std::string fixed5(double v) {
     std::snprintf(text, sizeof text, "%.5f", v);
     return text;
 }
+// A callback's saved value (CallbackState), read back exactly.
+inline double saved_number(const CallbackState& state, const std::string& key) {
+    const auto found = state.values.find(key);
+    double value = 0.0;
+    if (found == state.values.end() || !parse_exact(found->second, value))
+        throw std::invalid_argument("saved callback state without a number '" + key + "'");
+    return value;
+}
+inline std::optional<std::size_t> saved_epoch(const CallbackState& state, const std::string& key) {
+    const auto found = state.values.find(key);
+    if (found == state.values.end()) throw std::invalid_argument("saved callback state without '" + key + "'");
+    if (found->second == "none") return std::nullopt;
+    std::uint64_t value = 0;
+    if (!parse_unsigned(found->second, value)) throw std::invalid_argument("saved callback state: '" + key + "' is not a count");
+    return static_cast<std::size_t>(value);
+}
+inline std::string epoch_text(const std::optional<std::size_t>& epoch) {
+    return epoch ? std::to_string(*epoch) : std::string("none");
+}
+
 inline std::string epoch5(std::size_t epoch) {  // "00003", Keras's 'Epoch %05d'
     char text[32];
     std::snprintf(text, sizeof text, "%05zu", epoch);
@@ -171,6 +200,17 @@ public:
     [[nodiscard]] double best() const { return monitor_.best(); }
     // The 0-based epoch of the last save, if any.
     [[nodiscard]] std::optional<std::size_t> last_saved_epoch() const { return last_saved_; }
+
+    void save_state(CallbackState& state) const override {
+        state.values = {{"best", detail::exact_text(monitor_.best())},
+                        {"since_last_save", std::to_string(since_last_save_)},
+                        {"last_saved", detail::epoch_text(last_saved_)}};
+    }
+    void restore_state(TrainingContext&, const CallbackState& state, const History&) override {
+        monitor_.set_best(detail::saved_number(state, "best"));
+        since_last_save_ = detail::saved_epoch(state, "since_last_save").value_or(0);
+        last_saved_ = detail::saved_epoch(state, "last_saved");
+    }
 
 private:
     void save(TrainingContext& context, std::size_t epoch) {
@@ -245,6 +285,21 @@ public:
     [[nodiscard]] std::optional<std::size_t> best_epoch() const { return best_epoch_; }
     [[nodiscard]] double best() const { return monitor_.best(); }
 
+    void save_state(CallbackState& state) const override {
+        state.values = {{"best", detail::exact_text(monitor_.best())},
+                        {"wait", std::to_string(wait_)},
+                        {"stopped_epoch", detail::epoch_text(stopped_epoch_)},
+                        {"best_epoch", detail::epoch_text(best_epoch_)}};
+        state.arrays = best_weights_;
+    }
+    void restore_state(TrainingContext&, const CallbackState& state, const History&) override {
+        monitor_.set_best(detail::saved_number(state, "best"));
+        wait_ = detail::saved_epoch(state, "wait").value_or(0);
+        stopped_epoch_ = detail::saved_epoch(state, "stopped_epoch");
+        best_epoch_ = detail::saved_epoch(state, "best_epoch");
+        best_weights_ = state.arrays;
+    }
+
 private:
     Options options_;
     detail::Monitor monitor_;
@@ -262,12 +317,7 @@ public:
         : path_(std::move(filename)), append_(append) {}
 
     void on_train_begin(TrainingContext& context) override {
-        std::vector<std::string> columns{"epoch", "accuracy", "loss"};
-        if (context.has_validation()) {
-            columns.push_back("val_accuracy");
-            columns.push_back("val_loss");
-        }
-        writer_ = std::make_unique<io::CsvAppender>(path_, std::move(columns), append_);
+        writer_ = std::make_unique<io::CsvAppender>(path_, columns(context), append_);
     }
 
     void on_epoch_end(TrainingContext&, const EpochLogs& logs) override {
@@ -279,14 +329,73 @@ public:
         writer_->append_row(row);
     }
 
+    // A resumed fit: the file is written afresh with the epochs done, so an epoch logged
+    // by the killed run after its last training state is not there twice.
+    void restore_state(TrainingContext& context, const CallbackState&, const History& so_far) override {
+        writer_ = std::make_unique<io::CsvAppender>(path_, columns(context), false);
+        for (std::size_t i = 0; i < so_far.epochs(); ++i) {
+            std::vector<double> row{static_cast<double>(so_far.epoch[i]), so_far.accuracy[i], so_far.loss[i]};
+            if (so_far.has_validation()) {
+                row.push_back(so_far.val_accuracy[i]);
+                row.push_back(so_far.val_loss[i]);
+            }
+            writer_->append_row(row);
+        }
+    }
+
     void on_train_end(TrainingContext&, const History&) override { writer_.reset(); }
 
     [[nodiscard]] const std::filesystem::path& filename() const { return path_; }
 
 private:
+    static std::vector<std::string> columns(const TrainingContext& context) {
+        std::vector<std::string> names{"epoch", "accuracy", "loss"};
+        if (context.has_validation()) {
+            names.push_back("val_accuracy");
+            names.push_back("val_loss");
+        }
+        return names;
+    }
+
     std::filesystem::path path_;
     bool append_;
     std::unique_ptr<io::CsvAppender> writer_;
+};
+
+// Keras's BackupAndRestore: after every epoch the whole training state (weights,
+// optimizer slots, counters, random state, history, the other callbacks' state; see
+// train/training_state.hpp) goes to `file`, atomically, once every other callback has
+// seen the epoch. A fit started with this callback and the file present continues from
+// it, so a run killed at any point and started again with the same arguments ends with
+// the same weights, bit for bit, as a run never killed (same seed, data, thread count).
+// Keras takes a folder; this takes the file. The trainer does the work; the callback
+// names the file and the policy.
+struct BackupAndRestoreOptions {
+    bool restore = true;        // continue from the file when it exists; false: only write it
+    bool delete_at_end = true;  // remove it when fit ends normally (Keras's delete_checkpoint)
+};
+
+class BackupAndRestore : public Callback {
+public:
+    using Options = BackupAndRestoreOptions;
+
+    explicit BackupAndRestore(std::filesystem::path file, Options options = {})
+        : file_(std::move(file)), options_(options) {
+        if (file_.filename().empty()) throw std::invalid_argument("BackupAndRestore: the path names a folder, not a file");
+    }
+
+    [[nodiscard]] const std::filesystem::path& file() const { return file_; }
+    [[nodiscard]] bool restores() const { return options_.restore; }
+
+    void on_train_end(TrainingContext&, const History&) override {
+        if (!options_.delete_at_end) return;
+        std::error_code ignored;
+        std::filesystem::remove(file_, ignored);
+    }
+
+private:
+    std::filesystem::path file_;
+    Options options_;
 };
 
 }  // namespace typenet

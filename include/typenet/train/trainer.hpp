@@ -16,6 +16,11 @@
 // to its parameters). Trainable flags are read at every step; a parameter gets its
 // optimizer state (zeros) on the first step that trains it. Keras asks for compile()
 // after changing trainable flags; doing so here also starts the optimizer afresh.
+//
+// Resuming: with a tn::BackupAndRestore callback the whole training state goes to a file
+// after every epoch (train/training_state.hpp); fit continues from such a file when the
+// callback finds one, or from FitOptions::resume_from. A resumed run ends with the
+// weights of a run never interrupted, bit for bit (same seed, data and thread count).
 #pragma once
 
 #include <algorithm>
@@ -38,6 +43,7 @@
 
 #include <xtensor/xexpression.hpp>
 
+#include "typenet/backend/cpu/parallel.hpp"
 #include "typenet/backend/kernels.hpp"
 #include "typenet/core/backward_listener.hpp"
 #include "typenet/core/buffer.hpp"
@@ -53,6 +59,7 @@
 #include "typenet/train/losses.hpp"
 #include "typenet/train/optimizers.hpp"
 #include "typenet/train/progress.hpp"
+#include "typenet/train/training_state.hpp"
 
 namespace typenet {
 
@@ -67,6 +74,7 @@ struct FitOptions {
     std::vector<Callback*> callbacks{};
     std::size_t initial_epoch = 0;          // resume: epochs counted from here, as Keras
     std::ostream* out = &std::cout;         // where the progress and the summary go
+    std::filesystem::path resume_from{};    // continue from this training state (it must exist)
 };
 
 // Keras's evaluate(): the sample-weighted mean loss and accuracy over a whole source.
@@ -108,7 +116,12 @@ public:
         optimizer_.validate();
         model.for_each_layer([&](auto& layer, int) {
             if constexpr (!std::remove_cvref_t<decltype(layer)>::is_model)
-                for (auto& p : layer.parameters()) slots_.push_back(Slot{&p, &layer.trainable, {}, false, &layer});
+                for (auto& p : layer.parameters()) slots_.push_back(Slot{&p, &layer.trainable, {}, false, &layer, {}});
+        });
+        // Each parameter's name in weight files ("vgg16/block1_conv1/kernel"), for training states.
+        model.for_each_parameter([&](std::string_view layer_path, auto& parameter, bool) {
+            for (Slot& slot : slots_)
+                if (slot.parameter == &parameter) slot.name = io::detail::weight_name(layer_path, parameter.name);
         });
         totals_.ensure(3);
     }
@@ -135,12 +148,29 @@ public:
         std::ostream& out = options.out != nullptr ? *options.out : std::cout;
         ProgressBar progress(out, options.verbose, is_terminal(out));
         Context context(*this, options.validation != nullptr, out);
+        BackupAndRestore* backup = nullptr;
+        for (Callback* callback : options.callbacks)
+            if (backup == nullptr) backup = dynamic_cast<BackupAndRestore*>(callback);
+        std::filesystem::path resume = options.resume_from;
+        if (resume.empty() && backup != nullptr && backup->restores() && std::filesystem::exists(backup->file()))
+            resume = backup->file();
         for (Callback* callback : options.callbacks) callback->on_train_begin(context);
 
         History history;
+        std::size_t first_epoch = options.initial_epoch;
+        if (!resume.empty()) {
+            TrainingState state = read_training_state(resume);
+            restore_training_state(state, resume, options, train.size(), context);
+            history = std::move(state.history);
+            first_epoch = state.epochs_done;
+            context.stop_requested = state.stopped;
+            if (options.verbose > 0)
+                out << "Resumed from " << resume.string() << ": " << first_epoch << " of " << options.epochs
+                    << " epochs done" << (state.stopped ? ", training had stopped" : "") << '\n';
+        }
         const std::size_t steps = (train.size() + batch - 1) / batch;
         using clock = std::chrono::steady_clock;
-        for (std::size_t epoch = options.initial_epoch; epoch < options.epochs; ++epoch) {
+        for (std::size_t epoch = first_epoch; !context.stop_requested && epoch < options.epochs; ++epoch) {
             const auto epoch_start = clock::now();
             train.start_epoch(epoch);
             progress.start_epoch(epoch, options.epochs, steps);
@@ -176,10 +206,11 @@ public:
             progress.finish(logs, step);
             history.append(logs);
             for (Callback* callback : options.callbacks) callback->on_epoch_end(context, logs);
-            if (context.stop_requested) {
-                history.stopped_early = true;
-                break;
-            }
+            if (context.stop_requested) history.stopped_early = true;
+            // Last, so the state holds what every callback did with this epoch.
+            if (backup != nullptr)
+                write_training_state(backup->file(), capture_training_state(options, train.size(), epoch + 1,
+                                                                            context.stop_requested, history));
         }
         for (Callback* callback : options.callbacks) callback->on_train_end(context, history);
         if (options.verbose > 0 && history.epochs() > 0) print_throughput(out, history);
@@ -248,6 +279,7 @@ private:
         std::array<Buffer<device>, 2> state;
         bool ready;
         const void* layer;  // the layer it belongs to (data-parallel runs send it when backward is past it)
+        std::string name;  // as in weight files
     };
     struct StepTotals {
         double loss_sum, accuracy_sum, invalid_labels;
@@ -326,6 +358,168 @@ private:
         }
         ++iterations_;
         return totals;
+    }
+
+    // ---- Training state (train/training_state.hpp) ---------------------------------------
+
+    // Each layer with random state (Dropout), keyed "<index in for_each_layer>:<name>".
+    template <class Visit>
+    void for_each_random_layer(Visit&& visit) {
+        std::size_t index = 0;
+        model_->for_each_layer([&](auto& layer, int) {
+            if constexpr (requires { layer.random_state(); }) visit(std::to_string(index) + ":" + std::string(layer.name.view()), layer);
+            ++index;
+        });
+    }
+
+    [[nodiscard]] static int threads_of_run() {
+        if constexpr (std::is_same_v<device, cpu>) return cpu_threads();
+        return 0;
+    }
+
+    TrainingState capture_training_state(const FitOptions& options, std::size_t train_size, std::size_t epochs_done,
+                                         bool stopped, const History& history) {
+        TrainingState state;
+        state.model = std::string(Model::name.view());
+        state.param_count = Model::param_count;
+        state.loss = std::string(Loss::name);
+        state.optimizer = optimizer_text(optimizer_);
+        state.batch_size = options.batch_size;
+        state.seed = options.seed;
+        state.train_size = train_size;
+        state.cpu_threads = threads_of_run();
+        state.epochs_done = epochs_done;
+        state.epochs = options.epochs;
+        state.stopped = stopped;
+        state.iterations = iterations_;
+        const std::size_t slots = optimizer_.slot_count();
+        for (const Slot& slot : slots_) {
+            state.weights.push_back({slot.name, slot.parameter->shape, slot.parameter->values()});
+            if (!slot.ready) continue;
+            for (std::size_t k = 0; k < slots; ++k) {
+                std::vector<float> values(slot.parameter->size());
+                slot.state[k].download(values.data(), values.size());
+                state.optimizer_slots.push_back({slot.name + "/" + std::to_string(k), slot.parameter->shape, std::move(values)});
+            }
+        }
+        // Non-trainable state (BatchNormalization's moving statistics) moves during training too.
+        model_->for_each_state([&](std::string_view layer_path, auto& variable) {
+            state.weights.push_back({io::detail::weight_name(layer_path, variable.name), variable.shape, variable.values()});
+        });
+        for_each_random_layer([&](const std::string& key, auto& layer) { state.layer_random[key] = layer.random_state(); });
+        state.history = history;
+        for (const Callback* callback : options.callbacks) {
+            CallbackState saved;
+            callback->save_state(saved);
+            state.callbacks.push_back(std::move(saved));
+        }
+        return state;
+    }
+
+    // Checks the whole state against this model and run, then puts it in place: on any
+    // problem nothing has changed.
+    void restore_training_state(const TrainingState& state, const std::filesystem::path& file,
+                                const FitOptions& options, std::size_t train_size, Context& context) {
+        std::vector<std::string> problems;
+        auto differs = [&](const std::string& what, const std::string& saved, const std::string& now) {
+            if (saved != now) problems.push_back(what + ": the state has " + saved + ", this run " + now);
+        };
+        differs("model", state.model, std::string(Model::name.view()));
+        differs("parameters", std::to_string(state.param_count), std::to_string(Model::param_count));
+        differs("loss", state.loss, std::string(Loss::name));
+        differs("optimizer", state.optimizer, optimizer_text(optimizer_));
+        differs("batch size", std::to_string(state.batch_size), std::to_string(options.batch_size));
+        differs("seed", std::to_string(state.seed), std::to_string(options.seed));
+        differs("training samples per epoch", std::to_string(state.train_size), std::to_string(train_size));
+        differs("callbacks", std::to_string(state.callbacks.size()), std::to_string(options.callbacks.size()));
+        if (state.epochs_done > options.epochs)
+            problems.push_back("epochs: the state has " + std::to_string(state.epochs_done) +
+                               " epochs done, this run asks for " + std::to_string(options.epochs));
+
+        std::map<std::string, const io::TensorData*> weights, slot_values;
+        for (const auto& w : state.weights) weights.emplace(w.name, &w);
+        for (const auto& s : state.optimizer_slots) slot_values.emplace(s.name, &s);
+        const std::size_t slots = optimizer_.slot_count();
+        std::size_t slots_used = 0;
+        for (const Slot& slot : slots_) {
+            const auto found = weights.find(slot.name);
+            if (found == weights.end())
+                problems.push_back("weights: " + slot.name + " is missing");
+            else if (found->second->shape != slot.parameter->shape)
+                problems.push_back("weights: " + slot.name + " has shape " + io::detail::shape_string(found->second->shape) +
+                                   ", the model " + slot.parameter->shape_string());
+            std::size_t present = 0;
+            for (std::size_t k = 0; k < slots; ++k) {
+                const auto value = slot_values.find(slot.name + "/" + std::to_string(k));
+                if (value == slot_values.end()) continue;
+                ++present;
+                if (value->second->values.size() != slot.parameter->size())
+                    problems.push_back("optimizer slot " + value->first + " has " +
+                                       std::to_string(value->second->values.size()) + " values, the parameter " +
+                                       std::to_string(slot.parameter->size()));
+            }
+            if (present != 0 && present != slots)
+                problems.push_back("optimizer: " + slot.name + " has " + std::to_string(present) + " of its " +
+                                   std::to_string(slots) + " slots");
+            slots_used += present;
+        }
+        std::size_t state_tensors = 0;
+        model_->for_each_state([&](std::string_view layer_path, auto& variable) {
+            ++state_tensors;
+            const std::string name = io::detail::weight_name(layer_path, variable.name);
+            const auto found = weights.find(name);
+            if (found == weights.end())
+                problems.push_back("weights: " + name + " (non-trainable state) is missing");
+            else if (found->second->shape != variable.shape)
+                problems.push_back("weights: " + name + " has shape " + io::detail::shape_string(found->second->shape) +
+                                   ", the model " + variable.shape_string());
+        });
+        if (weights.size() != slots_.size() + state_tensors)
+            problems.push_back("weights: the state holds " + std::to_string(weights.size()) + " tensors, the model has " +
+                               std::to_string(slots_.size() + state_tensors) + " parameters and state variables");
+        if (slots_used != slot_values.size())
+            problems.push_back("optimizer: the state holds slots for parameters this model or optimizer does not have");
+        std::size_t random_layers = 0;
+        for_each_random_layer([&](const std::string& key, auto&) {
+            ++random_layers;
+            if (!state.layer_random.contains(key)) problems.push_back("random state of layer " + key + " is missing");
+        });
+        if (random_layers != state.layer_random.size())
+            problems.push_back("random state: the state has " + std::to_string(state.layer_random.size()) +
+                               " layers with random state, the model " + std::to_string(random_layers));
+        if (!problems.empty()) {
+            std::string message = file.string() + ": this training state does not fit this run (" +
+                                  std::to_string(problems.size()) + (problems.size() == 1 ? " difference" : " differences") +
+                                  "; resume with the model and flags of the run that wrote it):";
+            for (const auto& problem : problems) message += "\n  " + problem;
+            throw TrainingStateMismatch(message);
+        }
+        if (state.cpu_threads != threads_of_run() && options.verbose > 0)
+            context.log() << "warning: " << file.string() << " was written with " << state.cpu_threads
+                          << " CPU threads, this run has " << threads_of_run()
+                          << ": the sums may round differently from an uninterrupted run\n";
+
+        for (Slot& slot : slots_) {
+            slot.parameter->set_values(weights.at(slot.name)->values);
+            slot.ready = slots != 0 && slot_values.contains(slot.name + "/0");  // else zeros on its first step
+            for (std::size_t k = 0; k < slots && slot.ready; ++k) {
+                const auto& values = slot_values.at(slot.name + "/" + std::to_string(k))->values;
+                slot.state[k].ensure(values.size());
+                slot.state[k].upload(values.data(), values.size());
+            }
+        }
+        model_->for_each_state([&](std::string_view layer_path, auto& variable) {
+            variable.set_values(weights.at(io::detail::weight_name(layer_path, variable.name))->values);
+        });
+        iterations_ = state.iterations;
+        for_each_random_layer([&](const std::string& key, auto& layer) { layer.set_random_state(state.layer_random.at(key)); });
+        for (std::size_t i = 0; i < options.callbacks.size(); ++i) {
+            try {
+                options.callbacks[i]->restore_state(context, state.callbacks[i], state.history);
+            } catch (const std::invalid_argument& e) {
+                throw io::FormatError(file, "callback " + std::to_string(i + 1) + ": " + e.what());
+            }
+        }
     }
 
     void check_source(const BatchSource& source, std::string_view what) const {
