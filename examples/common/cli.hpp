@@ -1,5 +1,5 @@
 // examples/common/cli.hpp
-// The example programs' shared flags (design.md section 6): --data DIR, --out DIR,
+// The example programs' shared flags (docs/architecture.md, Programs): --data DIR, --out DIR,
 // --epochs N, --batch-size N, --seed N, --weights FILE, --summary, --threads N, plus
 // whatever a program adds. Unknown flags and malformed values stop with a message.
 // Every program also takes --conv-algorithm NAME (tn::set_conv_algorithm, applied here).

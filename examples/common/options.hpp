@@ -1,5 +1,5 @@
 // examples/common/options.hpp
-// The flags every experiment program shares (design.md section 6, plus what the
+// The flags every experiment program shares (docs/architecture.md, Programs, plus what the
 // experiments need), parsed once into ExperimentOptions.
 //
 // Which experiment runs:

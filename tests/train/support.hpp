@@ -71,12 +71,4 @@ bool all_finite(const M& model) {
     return true;
 }
 
-// Boost.Test precondition: tests on the real data set run only where it is installed.
-inline boost::test_tools::assertion_result fashion_mnist_installed(boost::unit_test::test_unit_id) {
-    boost::test_tools::assertion_result result(typenet::fashion_mnist_available());
-    result.message() << "Fashion-MNIST is not installed in " << typenet::fashion_mnist_dir().string()
-                     << " (Debian package dataset-fashion-mnist)";
-    return result;
-}
-
 }  // namespace train_test

@@ -34,6 +34,7 @@ struct LayerOption {
 };
 
 // The name among a layer's options ("" when none), and its number (or a default).
+// A layer checks with the counts below that each is given at most once (Conv2D, MaxPooling2D).
 template <LayerOption... Options>
 constexpr FixedString option_name() {
     FixedString name;
@@ -46,6 +47,7 @@ constexpr std::size_t option_number() {
     ((Options.is_number() ? void(number = Options.number) : void()), ...);
     return number;
 }
+// How many names and how many numbers the options give: a layer takes one of each at most.
 template <LayerOption... Options>
 constexpr std::size_t option_name_count() {
     return (std::size_t{0} + ... + (Options.is_name() ? 1 : 0));

@@ -1,5 +1,5 @@
 // typenet/io/safetensors.hpp
-// Named float tensors in the safetensors format (weights of models, design.md §4):
+// Named float tensors in the safetensors format (weights of models, docs/weights.md):
 //
 //   8 bytes   N, little-endian u64: the length of the header
 //   N bytes   JSON {"<name>": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]},

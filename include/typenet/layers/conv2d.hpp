@@ -35,7 +35,15 @@ template <std::size_t Filters, std::size_t Kernel, class Activation = Linear, cl
 struct Conv2D {
     static_assert(is_bias_option_v<Bias>, "Conv2D: the seventh argument must be tn::UseBias or tn::NoBias");
     static constexpr FixedString auto_prefix = "conv2d";
-    static constexpr FixedString explicit_name = option_name<Option1, Option2>();
+    // Each option once; checked in a function body, so a duplicate is one error (see DenseLayer::ok).
+    static constexpr FixedString explicit_name = [] {
+        static_assert(option_name_count<Option1, Option2>() <= 1,
+                      "Conv2D: a name is given twice (Conv2D<16, 3, ReLU, Same, \"first\", \"second\">): a layer "
+                      "has one name");
+        static_assert(option_number_count<Option1, Option2>() <= 1,
+                      "Conv2D: a stride is given twice (Conv2D<16, 3, ReLU, Valid, 2, 3>): a layer has one stride");
+        return option_name<Option1, Option2>();
+    }();
     static constexpr std::size_t stride = option_number<1, Option1, Option2>();
 
     template <class In, class Device, FixedString Name>
@@ -71,24 +79,27 @@ class Conv2DLayer
 
     // The rules, in the order they are checked; each fires only if the ones before held.
     static constexpr bool spec_ok = is_activation_v<Act> && is_padding_v<Pad> && Filters > 0 && Kernel > 0;
-    static_assert(is_activation_v<Act>,
-                  "Conv2D: the third argument must be an activation: tn::ReLU, tn::Sigmoid, tn::Softmax or tn::Linear");
-    static_assert(!is_activation_v<Act> || is_padding_v<Pad>,
-                  "Conv2D: the fourth argument must be a padding: tn::Valid or tn::Same");
-    static_assert(!(is_activation_v<Act> && is_padding_v<Pad>) || (Filters > 0 && Kernel > 0),
-                  "Conv2D: filters and kernel size must be at least 1");
     static constexpr bool rank_ok = In::rank == 3;
-    static_assert(!spec_ok || rank_ok,
-                  "Conv2D needs an image input (height, width, channels), but its input is flat: "
-                  "Conv2D cannot come after Flatten or Dense");
     static constexpr bool fits = std::is_same_v<Pad, Same> || (Kernel <= shapes::in_h && Kernel <= shapes::in_w);
-    static_assert(!(spec_ok && rank_ok) || fits,
-                  "Conv2D kernel is larger than its input (the instantiation above shows the layer's name and "
-                  "input Shape): "
-                  "use a smaller kernel, padding tn::Same, or a larger input");
 
 public:
-    static constexpr bool ok = spec_ok && rank_ok && fits;
+    // In a function body: one error under every compiler, no cascade (see DenseLayer::ok).
+    static constexpr bool ok = [] {
+        static_assert(is_activation_v<Act>, "Conv2D: the third argument must be an activation: tn::ReLU, "
+                                            "tn::Sigmoid, tn::Softmax or tn::Linear");
+        static_assert(!is_activation_v<Act> || is_padding_v<Pad>,
+                      "Conv2D: the fourth argument must be a padding: tn::Valid or tn::Same");
+        static_assert(!(is_activation_v<Act> && is_padding_v<Pad>) || (Filters > 0 && Kernel > 0),
+                      "Conv2D: filters and kernel size must be at least 1");
+        static_assert(!spec_ok || rank_ok,
+                      "Conv2D needs an image input (height, width, channels), but its input is flat: "
+                      "Conv2D cannot come after Flatten or Dense");
+        static_assert(!(spec_ok && rank_ok) || fits,
+                      "Conv2D kernel is larger than its input (the instantiation above shows the layer's name and "
+                      "input Shape): "
+                      "use a smaller kernel, padding tn::Same, or a larger input");
+        return spec_ok && rank_ok && fits;
+    }();
     static constexpr ConvGeometry geometry = shapes::geometry;
     static constexpr std::size_t kernel_size = Kernel, filters = Filters, stride = Stride;
     static constexpr bool use_bias = HasBias;

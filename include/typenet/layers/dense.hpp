@@ -32,16 +32,22 @@ template <class In, class Device, FixedString Name, std::size_t Units, class Act
 class DenseLayer : public LayerBase<In, Shape<Units>, Name, "Dense", (In::size + 1) * Units,
                                     std::conditional_t<is_activation_v<Act>, Act, Linear>> {
     static constexpr bool spec_ok = is_activation_v<Act> && Units > 0;
-    static_assert(is_activation_v<Act>,
-                  "Dense: the second argument must be an activation: tn::ReLU, tn::Sigmoid, tn::Softmax or tn::Linear");
-    static_assert(!is_activation_v<Act> || Units > 0, "Dense: units must be at least 1");
     static constexpr bool rank_ok = In::rank == 1;
-    static_assert(!spec_ok || rank_ok,
-                  "Dense needs a flat input, but its input has several axes (the instantiation above names the "
-                  "layer and its input Shape): put Flatten before it");
 
 public:
-    static constexpr bool ok = spec_ok && rank_ok;
+    // The rules sit in a function body, so a broken one is one error under every compiler
+    // (a failed static_assert at class scope makes clang discard the class and cascade;
+    // docs/architecture.md, "One mistake, one error").
+    static constexpr bool ok = [] {
+        static_assert(is_activation_v<Act>,
+                      "Dense: the second argument must be an activation: tn::ReLU, tn::Sigmoid, tn::Softmax or "
+                      "tn::Linear");
+        static_assert(!is_activation_v<Act> || Units > 0, "Dense: units must be at least 1");
+        static_assert(!spec_ok || rank_ok,
+                      "Dense needs a flat input, but its input has several axes (the instantiation above names the "
+                      "layer and its input Shape): put Flatten before it");
+        return spec_ok && rank_ok;
+    }();
     static constexpr std::size_t units = Units, in_features = In::size;
 
     std::span<Parameter<Device>> parameters() { return params_; }

@@ -21,11 +21,13 @@ namespace typenet {
 
 template <class In, class Device, FixedString Name, float Rate>
 class DropoutLayer : public LayerBase<In, In, Name, "Dropout", 0>, public NoParameters<Device> {
-    static_assert(Rate >= 0.0f && Rate < 1.0f,
-                  "Dropout rate must be in [0, 1): it is the fraction of values dropped (Keras: Dropout(0.3))");
-
 public:
-    static constexpr bool ok = Rate >= 0.0f && Rate < 1.0f;
+    // In a function body: one error under every compiler, no cascade (see DenseLayer::ok).
+    static constexpr bool ok = [] {
+        static_assert(Rate >= 0.0f && Rate < 1.0f,
+                      "Dropout rate must be in [0, 1): it is the fraction of values dropped (Keras: Dropout(0.3))");
+        return Rate >= 0.0f && Rate < 1.0f;
+    }();
     static constexpr float rate = Rate;
 
     void initialize(Random& rng) { seed_ = rng.next_u64(); }

@@ -21,7 +21,15 @@ class MaxPooling2DLayer;
 template <std::size_t Pool, LayerOption Option1 = LayerOption{}, LayerOption Option2 = LayerOption{}>
 struct MaxPooling2D {
     static constexpr FixedString auto_prefix = "max_pooling2d";
-    static constexpr FixedString explicit_name = option_name<Option1, Option2>();
+    // Each option once; checked in a function body, so a duplicate is one error (see DenseLayer::ok).
+    static constexpr FixedString explicit_name = [] {
+        static_assert(option_name_count<Option1, Option2>() <= 1,
+                      "MaxPooling2D: a name is given twice (MaxPooling2D<2, \"first\", \"second\">): a layer has "
+                      "one name");
+        static_assert(option_number_count<Option1, Option2>() <= 1,
+                      "MaxPooling2D: a stride is given twice (MaxPooling2D<2, 3, 1>): a layer has one stride");
+        return option_name<Option1, Option2>();
+    }();
     static constexpr std::size_t stride = option_number<Pool, Option1, Option2>();
 
     template <class In, class Device, FixedString Name>
@@ -36,19 +44,22 @@ class MaxPooling2DLayer
                        Name, "MaxPooling2D", 0>,
       public NoParameters<Device> {
     static constexpr bool spec_ok = Pool > 0 && Stride > 0;
-    static_assert(spec_ok, "MaxPooling2D: pool size and stride must be at least 1");
     static constexpr bool rank_ok = In::rank == 3;
-    static_assert(!spec_ok || rank_ok,
-                  "MaxPooling2D needs an image input (height, width, channels), but its input is flat: "
-                  "it cannot come after Flatten or Dense");
     static constexpr bool fits = Pool <= dim_or_one<In, 0> && Pool <= dim_or_one<In, 1>;
-    static_assert(!(spec_ok && rank_ok) || fits,
-                  "MaxPooling2D window is larger than its input: there is nothing left to pool (the "
-                  "instantiation above names the layer and its input Shape: the image is too small for this "
-                  "many poolings)");
 
 public:
-    static constexpr bool ok = spec_ok && rank_ok && fits;
+    // In a function body: one error under every compiler, no cascade (see DenseLayer::ok).
+    static constexpr bool ok = [] {
+        static_assert(spec_ok, "MaxPooling2D: pool size and stride must be at least 1");
+        static_assert(!spec_ok || rank_ok,
+                      "MaxPooling2D needs an image input (height, width, channels), but its input is flat: "
+                      "it cannot come after Flatten or Dense");
+        static_assert(!(spec_ok && rank_ok) || fits,
+                      "MaxPooling2D window is larger than its input: there is nothing left to pool (the "
+                      "instantiation above names the layer and its input Shape: the image is too small for this "
+                      "many poolings)");
+        return spec_ok && rank_ok && fits;
+    }();
     static constexpr PoolGeometry geometry{dim_or_one<In, 0>,
                                            dim_or_one<In, 1>,
                                            dim_or_one<In, 2>,

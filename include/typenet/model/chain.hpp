@@ -437,13 +437,16 @@ template <class In, class Device, FixedString Name, class Kind, class InputSpec,
 class ChainLayer : public Chain<Device, Kind, Name, InputSpec, SpecList> {
     using base = Chain<Device, Kind, Name, InputSpec, SpecList>;
     static constexpr bool input_matches = std::is_same_v<In, typename base::input_shape>;
-    static_assert(!base::ok || input_matches,
-                  "nested model: its Input shape differs from the output of the layer before it "
-                  "(in the instantiation above, the first Shape is what arrives and the Input is what the "
-                  "model expects)");
 
 public:
-    static constexpr bool ok = base::ok && input_matches;
+    // In a function body: one error under every compiler, no cascade (see DenseLayer::ok).
+    static constexpr bool ok = [] {
+        static_assert(!base::ok || input_matches,
+                      "nested model: its Input shape differs from the output of the layer before it "
+                      "(in the instantiation above, the first Shape is what arrives and the Input is what the "
+                      "model expects)");
+        return base::ok && input_matches;
+    }();
     ChainLayer() : base(no_initialization) {}
 };
 
