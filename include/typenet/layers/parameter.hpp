@@ -9,6 +9,7 @@
 #include <numeric>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "typenet/core/buffer.hpp"
@@ -16,16 +17,16 @@
 
 namespace typenet {
 
+// What every tensor a layer owns has: its Keras name and shape, its value on the layer's
+// device, and host copies. Parameter adds a gradient; StateVariable (state.hpp) adds nothing.
 template <class Device>
-struct Parameter {
+struct Variable {
     std::string_view name;
     std::vector<std::size_t> shape;
     Buffer<Device> value;
-    Buffer<Device> grad;
 
-    Parameter(std::string_view name_, std::vector<std::size_t> shape_) : name(name_), shape(std::move(shape_)) {
+    Variable(std::string_view name_, std::vector<std::size_t> shape_) : name(name_), shape(std::move(shape_)) {
         value.ensure_zeroed(size());
-        grad.ensure_zeroed(size());
     }
 
     [[nodiscard]] std::size_t size() const {
@@ -36,19 +37,28 @@ struct Parameter {
         for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
         return text + (shape.size() == 1 ? ",)" : ")");
     }
-
     // Host copies, whatever the device.
     [[nodiscard]] std::vector<float> values() const {
         std::vector<float> host(size());
         value.download(host.data(), host.size());
         return host;
     }
+    void set_values(const std::vector<float>& host) { value.upload(host.data(), host.size()); }
+};
+
+template <class Device>
+struct Parameter : Variable<Device> {
+    Buffer<Device> grad;
+
+    Parameter(std::string_view name_, std::vector<std::size_t> shape_) : Variable<Device>(name_, std::move(shape_)) {
+        grad.ensure_zeroed(this->size());
+    }
+
     [[nodiscard]] std::vector<float> gradients() const {
-        std::vector<float> host(size());
+        std::vector<float> host(this->size());
         grad.download(host.data(), host.size());
         return host;
     }
-    void set_values(const std::vector<float>& host) { value.upload(host.data(), host.size()); }
 };
 
 // Keras's glorot_uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)).

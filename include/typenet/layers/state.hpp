@@ -19,34 +19,14 @@
 #include <vector>
 
 #include "typenet/core/buffer.hpp"
+#include "typenet/layers/parameter.hpp"
 
 namespace typenet {
 
 template <class Device>
-struct StateVariable {
-    std::string_view name;
-    std::vector<std::size_t> shape;
-    Buffer<Device> value;
-
-    StateVariable(std::string_view name_, std::vector<std::size_t> shape_) : name(name_), shape(std::move(shape_)) {
-        value.ensure_zeroed(size());
-    }
-
-    [[nodiscard]] std::size_t size() const {
-        return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<>());
-    }
-    [[nodiscard]] std::string shape_string() const {
-        std::string text = "(";
-        for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-        return text + (shape.size() == 1 ? ",)" : ")");
-    }
-    [[nodiscard]] std::vector<float> values() const {
-        std::vector<float> host(size());
-        value.download(host.data(), host.size());
-        return host;
-    }
-    void set_values(const std::vector<float>& host) { value.upload(host.data(), host.size()); }
-    void fill(float v) { set_values(std::vector<float>(size(), v)); }
+struct StateVariable : Variable<Device> {
+    using Variable<Device>::Variable;
+    void fill(float v) { this->set_values(std::vector<float>(this->size(), v)); }
 };
 
 template <class Layer>

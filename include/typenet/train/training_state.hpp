@@ -124,21 +124,8 @@ public:
         // A state nests three deep at most; a deeper entry is damage, refused before parsing
         // (so nothing downstream recurses on input-driven depth).
         const std::string& source = text(key);
-        int depth = 0;
-        bool in_string = false, escaped = false;
-        for (const char c : source) {
-            if (in_string) {
-                if (escaped) escaped = false;
-                else if (c == '\\') escaped = true;
-                else if (c == '"') in_string = false;
-            } else if (c == '"') {
-                in_string = true;
-            } else if (c == '[' || c == '{') {
-                if (++depth > 4) fail("'" + key + "' nests deeper than a training state does");
-            } else if (c == ']' || c == '}') {
-                --depth;
-            }
-        }
+        if (io::detail::json_too_deep_at(source, 4))
+            fail("'" + key + "' nests deeper than a training state does");
         nlohmann::json value = nlohmann::json::parse(source, nullptr, false);
         if (value.is_discarded()) fail("'" + key + "' is not valid JSON");
         return value;
