@@ -31,7 +31,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "../examples/common/cli.hpp"
+#include "common/cli.hpp"  // examples/ is on the include path (benchmarks/CMakeLists.txt)
 #include "typenet/data/augment.hpp"
 #include "typenet/data/image_folder_source.hpp"
 #include "typenet/typenet.hpp"
