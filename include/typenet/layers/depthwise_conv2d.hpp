@@ -50,25 +50,29 @@ class DepthwiseConv2DLayer
                        std::conditional_t<is_activation_v<Act>, Act, Linear>> {
     using shapes = detail::depthwise_shapes<In, Kernel, Pad, Stride, Multiplier>;
 
+    // The rules, in the order they are checked; each fires only if the ones before held.
     static constexpr bool spec_ok = is_activation_v<Act> && is_padding_v<Pad> && Kernel > 0 && Multiplier > 0;
-    static_assert(is_activation_v<Act>,
-                  "DepthwiseConv2D: the second argument must be an activation: tn::ReLU, tn::Sigmoid, tn::Softmax "
-                  "or tn::Linear");
-    static_assert(!is_activation_v<Act> || is_padding_v<Pad>,
-                  "DepthwiseConv2D: the third argument must be a padding: tn::Valid or tn::Same");
-    static_assert(!(is_activation_v<Act> && is_padding_v<Pad>) || (Kernel > 0 && Multiplier > 0),
-                  "DepthwiseConv2D: kernel size and depth_multiplier must be at least 1");
     static constexpr bool rank_ok = In::rank == 3;
-    static_assert(!spec_ok || rank_ok,
-                  "DepthwiseConv2D needs an image input (height, width, channels), but its input is flat: "
-                  "it cannot come after Flatten or Dense");
     static constexpr bool fits = std::is_same_v<Pad, Same> || (Kernel <= shapes::in_h && Kernel <= shapes::in_w);
-    static_assert(!(spec_ok && rank_ok) || fits,
-                  "DepthwiseConv2D kernel is larger than its input (the instantiation above shows the layer's name "
-                  "and input Shape): use a smaller kernel, padding tn::Same, or a larger input");
 
 public:
-    static constexpr bool ok = spec_ok && rank_ok && fits;
+    // In a function body: one error under every compiler, no cascade (see DenseLayer::ok).
+    static constexpr bool ok = [] {
+        static_assert(is_activation_v<Act>,
+                      "DepthwiseConv2D: the second argument must be an activation: tn::ReLU, tn::Sigmoid, "
+                      "tn::Softmax or tn::Linear");
+        static_assert(!is_activation_v<Act> || is_padding_v<Pad>,
+                      "DepthwiseConv2D: the third argument must be a padding: tn::Valid or tn::Same");
+        static_assert(!(is_activation_v<Act> && is_padding_v<Pad>) || (Kernel > 0 && Multiplier > 0),
+                      "DepthwiseConv2D: kernel size and depth_multiplier must be at least 1");
+        static_assert(!spec_ok || rank_ok,
+                      "DepthwiseConv2D needs an image input (height, width, channels), but its input is flat: "
+                      "it cannot come after Flatten or Dense");
+        static_assert(!(spec_ok && rank_ok) || fits,
+                      "DepthwiseConv2D kernel is larger than its input (the instantiation above shows the layer's "
+                      "name and input Shape): use a smaller kernel, padding tn::Same, or a larger input");
+        return spec_ok && rank_ok && fits;
+    }();
     static constexpr ConvGeometry geometry = shapes::geometry;
     static constexpr std::size_t kernel_size = Kernel, stride = Stride, depth_multiplier = Multiplier;
     static constexpr bool use_bias = HasBias;

@@ -124,20 +124,27 @@ struct MergeLeaf : LayerBase<Out, Out, Name, KerasType, 0>, NoParameters<Device>
 // The rules, each a template so that its instantiation line names the block and both shapes.
 template <FixedString Block, class First, class Other>
 struct AddShapesMatch {
-    static constexpr bool value = std::is_same_v<First, Other>;
-    static_assert(value,
-                  "Add block: two of its branches end in different shapes (the instantiation above names the "
-                  "block, the first branch's Shape and the other's): Add needs equal shapes; give the shortcut "
-                  "a 1x1 Conv2D with the same filters and stride");
+    static constexpr bool match = std::is_same_v<First, Other>;
+    // In a function body: one error under every compiler, no cascade (see DenseLayer::ok).
+    static constexpr bool value = [] {
+        static_assert(match,
+                      "Add block: two of its branches end in different shapes (the instantiation above names the "
+                      "block, the first branch's Shape and the other's): Add needs equal shapes; give the shortcut "
+                      "a 1x1 Conv2D with the same filters and stride");
+        return match;
+    }();
 };
 template <FixedString Block, class First, class Other>
 struct ConcatenateShapesMatch {
-    static constexpr bool value = First::rank == 3 && Other::rank == 3 && dim_or_one<First, 0> == dim_or_one<Other, 0> &&
+    static constexpr bool match = First::rank == 3 && Other::rank == 3 && dim_or_one<First, 0> == dim_or_one<Other, 0> &&
                                   dim_or_one<First, 1> == dim_or_one<Other, 1>;
-    static_assert(value,
-                  "Concatenate block: two of its branches end in different heights or widths (the instantiation "
-                  "above names the block, the first branch's Shape and the other's): Concatenate joins images of "
-                  "the same size on the channel axis");
+    static constexpr bool value = [] {
+        static_assert(match,
+                      "Concatenate block: two of its branches end in different heights or widths (the instantiation "
+                      "above names the block, the first branch's Shape and the other's): Concatenate joins images of "
+                      "the same size on the channel axis");
+        return match;
+    }();
 };
 
 template <class Merge, class... Outs>
