@@ -37,7 +37,7 @@ struct ChildOutcome {
 };
 
 namespace detail {
-inline bool under_address_sanitizer() {
+inline constexpr bool under_address_sanitizer() {
 #if defined(__SANITIZE_ADDRESS__)
     return true;
 #elif defined(__has_feature)
@@ -51,6 +51,17 @@ inline bool under_address_sanitizer() {
 #endif
 }
 
+}  // namespace detail
+
+// The peak resident memory a hostile-file test allows a reader's child process. The bound is
+// for the plain build; AddressSanitizer's shadow memory and quarantine add a few hundred MB to
+// any process that decodes images or opens libhdf5, so a sanitized build gets 4x the room, still
+// far below the gigabytes the unbounded readers took.
+inline constexpr double memory_bound_mb(double plain_mb) {
+    return detail::under_address_sanitizer() ? 4.0 * plain_mb : plain_mb;
+}
+
+namespace detail {
 inline void cap_address_space(unsigned long long headroom_bytes) {
     if (under_address_sanitizer()) return;
     unsigned long long pages = 0;

@@ -32,7 +32,7 @@ namespace {
 
 using TinyVgg = tn::zoo::VGG<"tiny_vgg", 8, 8, 3, tn::zoo::VGGBlock<1, 1, 2>>;
 
-constexpr double memory_bound_mb = 256.0;
+constexpr double memory_bound = typenet_test::memory_bound_mb(256.0);
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
@@ -112,7 +112,7 @@ BOOST_AUTO_TEST_CASE(a_dataset_claiming_100000_squared_with_no_data_is_refused_b
     BOOST_TEST(contains(read.message, h5.string()));
     BOOST_TEST(contains(read.message, "/dense/dense/kernel:0"));
     BOOST_TEST(contains(read.message, "needs 40000000000 bytes, but the file stores none of them"));
-    BOOST_TEST(read.peak_rss_mb() < memory_bound_mb);
+    BOOST_TEST(read.peak_rss_mb() < memory_bound);
 
     // Converting: the shapes are compared with the model first, so this is a mismatch.
     const fs::path out = dir / "out.safetensors";
@@ -120,7 +120,7 @@ BOOST_AUTO_TEST_CASE(a_dataset_claiming_100000_squared_with_no_data_is_refused_b
     BOOST_TEST_INFO(convert.describe() << ", peak " << convert.peak_rss_mb() << " MB");
     BOOST_TEST(convert.threw);
     BOOST_TEST(contains(convert.message, "extra layer dense in the file (dense/kernel:0 (100000, 100000))"));
-    BOOST_TEST(convert.peak_rss_mb() < memory_bound_mb);
+    BOOST_TEST(convert.peak_rss_mb() < memory_bound);
     BOOST_TEST(!fs::exists(out));
 }
 
@@ -141,7 +141,7 @@ BOOST_AUTO_TEST_CASE(dimension_products_that_overflow_are_refused_even_for_listi
     BOOST_TEST_INFO(outcome.describe());
     BOOST_TEST(outcome.threw);
     BOOST_TEST(contains(outcome.message, "(1099511627776, 1099511627776, 1099511627776) is too large to address"));
-    BOOST_TEST(outcome.peak_rss_mb() < memory_bound_mb);
+    BOOST_TEST(outcome.peak_rss_mb() < memory_bound);
 #ifdef TYPENET_CONVERT_PATH
     const auto run = run_tool(dir, {"--list", h5.string()});
     BOOST_TEST(run.status == 1);
