@@ -14,6 +14,8 @@
 #include "typenet/io/safetensors.hpp"
 #include "typenet/typenet.hpp"
 
+#include "keras_layer_fixtures.hpp"
+
 namespace tn = typenet;
 using tn::Shape;
 
@@ -22,21 +24,8 @@ namespace {
 template <class Spec, class In>
 using Bound = typename Spec::template bind<In, tn::cpu, "layer_under_test">;
 
-std::map<std::string, tn::io::TensorData> load_case(const std::string& name) {
-    std::map<std::string, tn::io::TensorData> tensors;
-    for (auto& t : tn::io::read_safetensors(std::string(TYPENET_FIXTURES_DIR) + "/layers/" + name + ".safetensors"))
-        tensors[t.name] = std::move(t);
-    return tensors;
-}
-
-void expect_close(const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
-    BOOST_REQUIRE_EQUAL(got.size(), want.size());
-    std::size_t bad = 0;
-    for (std::size_t i = 0; i < got.size(); ++i)
-        if (!(std::abs(got[i] - want[i]) <= 1e-5f + 1e-4f * std::abs(want[i])) && bad++ < 5)
-            BOOST_ERROR(what << "[" << i << "]: typenet " << got[i] << ", Keras " << want[i]);
-    BOOST_TEST(bad == 0u, what << ": " << bad << " values differ from Keras");
-}
+using typenet_test::load_layer_case;
+using typenet_test::expect_close_to_keras;
 
 // Sets every parameter and state tensor of the layer from the case, by Keras name.
 template <class Layer>
@@ -54,7 +43,7 @@ void load_weights(Layer& layer, std::map<std::string, tn::io::TensorData>& t, co
 template <class Spec, class In>
 void check_case(const std::string& name) {
     using Layer = Bound<Spec, In>;
-    auto t = load_case(name);
+    auto t = load_layer_case(name);
     const std::size_t batch = t.at("input").shape.at(0);
     BOOST_REQUIRE_EQUAL(t.at("input").values.size(), batch * In::size);
     BOOST_REQUIRE_EQUAL(t.at("output").values.size(), batch * Layer::output_shape::size);
@@ -63,11 +52,11 @@ void check_case(const std::string& name) {
     load_weights(layer, t, name);
     std::vector<float> y(batch * Layer::output_shape::size), dx(batch * In::size);
     layer.forward(t.at("input").values.data(), y.data(), batch, tn::Mode::infer);
-    expect_close(y, t.at("output").values, name + " output");
+    expect_close_to_keras(y, t.at("output").values, name + " output");
     layer.backward(t.at("input").values.data(), y.data(), t.at("dy").values.data(), dx.data(), batch, false);
-    expect_close(dx, t.at("grad_input").values, name + " grad_input");
+    expect_close_to_keras(dx, t.at("grad_input").values, name + " grad_input");
     for (auto& p : layer.parameters())
-        expect_close(p.gradients(), t.at("grad_" + std::string(p.name)).values, name + " grad_" + std::string(p.name));
+        expect_close_to_keras(p.gradients(), t.at("grad_" + std::string(p.name)).values, name + " grad_" + std::string(p.name));
 }
 
 }  // namespace
@@ -137,7 +126,7 @@ BOOST_AUTO_TEST_CASE(batch_normalization_both_modes) {
     auto run = [](auto tag, const std::string& name) {
         using Layer = typename decltype(tag)::type;
         using In = typename Layer::input_shape;
-        auto t = load_case(name);
+        auto t = load_layer_case(name);
         const std::size_t batch = t.at("input").shape.at(0);
         const auto& x = t.at("input").values;
         std::vector<float> y(batch * In::size), dx(batch * In::size);
@@ -146,22 +135,22 @@ BOOST_AUTO_TEST_CASE(batch_normalization_both_modes) {
         Layer layer;
         load_weights(layer, t, name);
         layer.forward(x.data(), y.data(), batch, tn::Mode::infer);
-        expect_close(y, t.at("output").values, name + " inference output");
+        expect_close_to_keras(y, t.at("output").values, name + " inference output");
         layer.backward(x.data(), y.data(), t.at("dy").values.data(), dx.data(), batch, false);
-        expect_close(dx, t.at("grad_input").values, name + " inference grad_input");
-        expect_close(layer.gamma().gradients(), t.at("grad_gamma").values, name + " inference grad_gamma");
-        expect_close(layer.beta().gradients(), t.at("grad_beta").values, name + " inference grad_beta");
-        expect_close(layer.moving_mean().values(), t.at("moving_mean").values, name + " inference keeps moving_mean");
+        expect_close_to_keras(dx, t.at("grad_input").values, name + " inference grad_input");
+        expect_close_to_keras(layer.gamma().gradients(), t.at("grad_gamma").values, name + " inference grad_gamma");
+        expect_close_to_keras(layer.beta().gradients(), t.at("grad_beta").values, name + " inference grad_beta");
+        expect_close_to_keras(layer.moving_mean().values(), t.at("moving_mean").values, name + " inference keeps moving_mean");
 
         // Training: batch statistics, and the moving ones move by Keras's rule.
         layer.forward(x.data(), y.data(), batch, tn::Mode::train);
-        expect_close(y, t.at("output_training").values, name + " training output");
+        expect_close_to_keras(y, t.at("output_training").values, name + " training output");
         layer.backward(x.data(), y.data(), t.at("dy").values.data(), dx.data(), batch, false);
-        expect_close(dx, t.at("grad_input_training").values, name + " training grad_input");
-        expect_close(layer.gamma().gradients(), t.at("grad_gamma_training").values, name + " training grad_gamma");
-        expect_close(layer.beta().gradients(), t.at("grad_beta_training").values, name + " training grad_beta");
-        expect_close(layer.moving_mean().values(), t.at("moving_mean_after").values, name + " moving_mean after");
-        expect_close(layer.moving_variance().values(), t.at("moving_variance_after").values,
+        expect_close_to_keras(dx, t.at("grad_input_training").values, name + " training grad_input");
+        expect_close_to_keras(layer.gamma().gradients(), t.at("grad_gamma_training").values, name + " training grad_gamma");
+        expect_close_to_keras(layer.beta().gradients(), t.at("grad_beta_training").values, name + " training grad_beta");
+        expect_close_to_keras(layer.moving_mean().values(), t.at("moving_mean_after").values, name + " moving_mean after");
+        expect_close_to_keras(layer.moving_variance().values(), t.at("moving_variance_after").values,
                      name + " moving_variance after");
 
         // Frozen: inference mode even when called for training (TensorFlow 2), state untouched.
@@ -169,9 +158,9 @@ BOOST_AUTO_TEST_CASE(batch_normalization_both_modes) {
         load_weights(frozen, t, name);
         frozen.set_trainable(false);
         frozen.forward(x.data(), y.data(), batch, tn::Mode::train);
-        expect_close(y, t.at("output_frozen_training").values, name + " frozen, training call");
-        expect_close(frozen.moving_mean().values(), t.at("moving_mean").values, name + " frozen keeps moving_mean");
-        expect_close(frozen.moving_variance().values(), t.at("moving_variance").values,
+        expect_close_to_keras(y, t.at("output_frozen_training").values, name + " frozen, training call");
+        expect_close_to_keras(frozen.moving_mean().values(), t.at("moving_mean").values, name + " frozen keeps moving_mean");
+        expect_close_to_keras(frozen.moving_variance().values(), t.at("moving_variance").values,
                      name + " frozen keeps moving_variance");
     };
     run(std::type_identity<Bound<tn::BatchNormalization<0.9f, 1e-3f>, Shape<4, 5, 6>>>{}, "batch_normalization_4d");

@@ -11,32 +11,21 @@
 #include "typenet/io/safetensors.hpp"
 #include "typenet/typenet.hpp"
 
+#include "keras_layer_fixtures.hpp"
+
 namespace tn = typenet;
 using tn::Shape;
 
 namespace {
 
-std::map<std::string, tn::io::TensorData> load_case(const std::string& name) {
-    std::map<std::string, tn::io::TensorData> tensors;
-    for (auto& t : tn::io::read_safetensors(std::string(TYPENET_FIXTURES_DIR) + "/layers/" + name + ".safetensors"))
-        tensors[t.name] = std::move(t);
-    return tensors;
-}
-
-void expect_close(const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
-    BOOST_REQUIRE_EQUAL(got.size(), want.size());
-    std::size_t bad = 0;
-    for (std::size_t i = 0; i < got.size(); ++i)
-        if (std::abs(got[i] - want[i]) > 1e-5f + 1e-4f * std::abs(want[i]) && bad++ < 5)
-            BOOST_ERROR(what << "[" << i << "]: typenet " << got[i] << ", Keras " << want[i]);
-    BOOST_TEST(bad == 0u, what << ": " << bad << " values differ from Keras");
-}
+using typenet_test::load_layer_case;
+using typenet_test::expect_close_to_keras;
 
 // Runs the bound layer on the case's input with its weights; compares output and gradients.
 template <class Spec, class In>
 void check_case(const std::string& name) {
     using Layer = typename Spec::template bind<In, tn::cpu, "keras_case">;
-    auto t = load_case(name);
+    auto t = load_layer_case(name);
     const std::size_t batch = t.at("input").shape.at(0);
     BOOST_REQUIRE_EQUAL(t.at("input").values.size(), batch * In::size);
 
@@ -47,14 +36,14 @@ void check_case(const std::string& name) {
     }
     std::vector<float> y(batch * Layer::output_shape::size), dx(batch * In::size);
     layer.forward(t.at("input").values.data(), y.data(), batch, tn::Mode::infer);
-    expect_close(y, t.at("output").values, name + " output");
+    expect_close_to_keras(y, t.at("output").values, name + " output");
 
     if (t.count("dy") == 0) return;
     layer.backward(t.at("input").values.data(), y.data(), t.at("dy").values.data(), dx.data(), batch, false);
-    expect_close(dx, t.at("grad_input").values, name + " grad_input");
+    expect_close_to_keras(dx, t.at("grad_input").values, name + " grad_input");
     if constexpr (Layer::param_count != 0) {
-        expect_close(layer.kernel().gradients(), t.at("grad_kernel").values, name + " grad_kernel");
-        expect_close(layer.bias().gradients(), t.at("grad_bias").values, name + " grad_bias");
+        expect_close_to_keras(layer.kernel().gradients(), t.at("grad_kernel").values, name + " grad_kernel");
+        expect_close_to_keras(layer.bias().gradients(), t.at("grad_bias").values, name + " grad_bias");
     }
 }
 
