@@ -3,9 +3,9 @@
 // of repeated iterations after warm-up:
 //
 //   vgg16-forward     zoo::VGG16Base<150, 150> inference, batch 32 (model D's feature pass)
-//   basic-cnn-train   zoo::BasicCNN<150, 150, 3> (model A) train_on_batch, batch 30,
+//   basic-cnn-train   chapter5::BasicCNN<150, 150, 3> (model A) train_on_batch, batch 30,
 //                     binary cross-entropy, RMSprop(1e-3)
-//   finetune-train    zoo::VGGTransfer<150, 150> (model F) with set_trainable_from
+//   finetune-train    chapter5::VGGTransfer<150, 150> (model F) with set_trainable_from
 //                     ("block4_conv1"), train_on_batch, batch 30, RMSprop(1e-5)
 //
 //   cpu_workloads [--threads 2] [--iterations N] [--warmup N]
@@ -39,7 +39,7 @@
 #include "typenet/backend/cpu/simd.hpp"
 #include "typenet/train/trainer.hpp"
 #include "typenet/typenet.hpp"
-#include "typenet/zoo/chapter5.hpp"
+#include "chapter5/models.hpp"  // examples/: the book's models
 #include "typenet/zoo/vgg.hpp"
 
 namespace tn = typenet;
@@ -147,11 +147,11 @@ void train_workload(const char* name, const Settings& s, float learning_rate, in
 }
 
 void basic_cnn_train(const Settings& s) {
-    train_workload<tn::zoo::BasicCNN<150, 150, 3>>("basic-cnn-train", s, 1e-3f, 10, [](auto&) {});
+    train_workload<chapter5::BasicCNN<150, 150, 3>>("basic-cnn-train", s, 1e-3f, 10, [](auto&) {});
 }
 
 void finetune_train(const Settings& s) {
-    train_workload<tn::zoo::VGGTransfer<150, 150>>("finetune-train", s, 1e-5f, 5,
+    train_workload<chapter5::VGGTransfer<150, 150>>("finetune-train", s, 1e-5f, 5,
                                                    [](auto& model) { model.set_trainable_from("block4_conv1"); });
 }
 

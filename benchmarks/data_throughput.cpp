@@ -36,7 +36,8 @@
 #include "typenet/data/image_folder_source.hpp"
 #include "typenet/typenet.hpp"
 #include "typenet/train/trainer.hpp"
-#include "typenet/zoo/chapter5.hpp"
+#include "chapter5/models.hpp"  // examples/: the book's models
+#include "chapter5/augmentation.hpp"  // examples/: the book's augmentation
 
 namespace tn = typenet;
 namespace fs = std::filesystem;
@@ -160,10 +161,10 @@ int main(int argc, char** argv) {
             generate_folder(generated, count);
             folder = generated;
         }
-        tn::ImageDataGenerator chapter = tn::chapter5_augmentation();
+        tn::ImageDataGenerator chapter = chapter5::training_augmentation();
         chapter.convention = tn::keras_convention_named(cli.text("keras-convention", "keras2"));
         tn::ImageFolderOptions options;
-        options.size = tn::input_image_size<tn::zoo::RegularizedCNN<150, 150, 3>>();
+        options.size = tn::input_image_size<chapter5::RegularizedCNN<150, 150, 3>>();
         options.generator = chapter;
         options.seed = 42;
         options.workers = workers;
@@ -194,7 +195,7 @@ int main(int argc, char** argv) {
                     chapter_gpu_rate);
         double consumer = chapter_gpu_rate;
         if (!cli.has("no-training-step")) {
-            tn::zoo::RegularizedCNN<150, 150, 3> model;
+            chapter5::RegularizedCNN<150, 150, 3> model;
             auto trainer = tn::compile(model, tn::BinaryCrossentropy{}, tn::RMSprop{.learning_rate = 1e-4f});
             std::vector<float> x(batch * train.sample_size()), y(batch);
             train.start_epoch(0);

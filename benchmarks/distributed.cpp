@@ -1,6 +1,6 @@
 // benchmarks/distributed.cpp
-// Data-parallel training steps of the chapter's model A (zoo::BasicCNN<150, 150, 3>,
-// RMSprop) and model F (zoo::VGGTransfer<150, 150> trainable from block4_conv1,
+// Data-parallel training steps of the chapter's model A (chapter5::BasicCNN<150, 150, 3>,
+// RMSprop) and model F (chapter5::VGGTransfer<150, 150> trainable from block4_conv1,
 // 17.4 M trainable parameters), global batch 30, through Trainer::fit on random images:
 //
 //   distributed [--steps-a N] [--steps-f N] [a] [f]            one process (all threads)
@@ -23,7 +23,7 @@
 #include "typenet/data/array_source.hpp"
 #include "typenet/distributed/session.hpp"
 #include "typenet/train/trainer.hpp"
-#include "typenet/zoo/chapter5.hpp"
+#include "chapter5/models.hpp"  // examples/: the book's models
 #include "typenet/zoo/vgg.hpp"
 
 namespace tn = typenet;
@@ -136,9 +136,9 @@ int main(int argc, char** argv) {
     }
     if (!a && !f) a = f = true;
     if (a)
-        run<tn::zoo::BasicCNN<150, 150, 3>>("model A (basic CNN)", steps_a, 1e-3f, session, [](auto&) {});
+        run<chapter5::BasicCNN<150, 150, 3>>("model A (basic CNN)", steps_a, 1e-3f, session, [](auto&) {});
     if (f)
-        run<tn::zoo::VGGTransfer<150, 150>>("model F (VGG16 fine-tuning)", steps_f, 1e-5f, session,
+        run<chapter5::VGGTransfer<150, 150>>("model F (VGG16 fine-tuning)", steps_f, 1e-5f, session,
                                             [](auto& model) { model.set_trainable_from("block4_conv1"); });
     return 0;
 }

@@ -1,5 +1,6 @@
 // chapter5: the main job. Runs the whole chapter in order, in one process, with the same
-// code the single programs run (examples/common/), and writes <out>/report.md: every
+// code the single programs run (it includes them: basic_cnn.cpp ... vgg16_finetune.cpp and
+// evaluate.cpp, each with its model, compile, fit and save), and writes <out>/report.md: every
 // model's test metrics, which approach won and by how much, the wall time and images/s of
 // each step, and links to every picture.
 //
@@ -26,16 +27,18 @@
 #include <type_traits>
 #include <vector>
 
+#define EXAMPLES_NO_MAIN  // the programs below give their training functions, not their main()
+#include "evaluate.cpp"     // and, through it, basic_cnn.cpp ... vgg16_finetune.cpp
+#include "chapter5/backbone.hpp"
+#include "chapter5/dataset_builder.hpp"
+#include "chapter5/efficiency.hpp"
 #include "common/cli.hpp"
-#include "common/efficiency.hpp"
 #include "common/evaluation.hpp"
 #include "common/experiment.hpp"
 #include "common/options.hpp"
 #include "common/program.hpp"
 #include "common/report.hpp"
-#include "common/steps.hpp"
 #include "typenet/backend/cpu/parallel.hpp"
-#include "typenet/data/dataset_builder.hpp"
 
 namespace tn = typenet;
 namespace fs = std::filesystem;
@@ -129,19 +132,19 @@ void run_chapter(Experiment<Setting>& exp, const std::vector<std::size_t>& effic
         backbone = backbone_weights(exp);
     }
     exp.log() << "[" << format_seconds(total.seconds()) << "] backbone ready; training models A-F" << std::endl;
-    train_in_memory<Setting, typename Setting::BasicCNN>(exp, ModelId::A);
+    basic_cnn::train(exp);
     exp.log() << "[" << format_seconds(total.seconds()) << "] model A done" << std::endl;
-    train_in_memory<Setting, typename Setting::CNN>(exp, ModelId::B);
+    cnn_regularized::train(exp);
     exp.log() << "[" << format_seconds(total.seconds()) << "] model B done" << std::endl;
-    train_augmented_cnn(exp);
+    cnn_augmented::train(exp);
     exp.log() << "[" << format_seconds(total.seconds()) << "] model C done" << std::endl;
-    train_bottleneck(exp);
+    vgg16_bottleneck::train(exp);
     exp.log() << "[" << format_seconds(total.seconds()) << "] model D done" << std::endl;
-    train_transfer(exp, ModelId::E);
+    vgg16_augmented::train(exp);
     exp.log() << "[" << format_seconds(total.seconds()) << "] model E done" << std::endl;
-    train_transfer(exp, ModelId::F);
+    vgg16_finetune::train(exp);
     exp.log() << "[" << format_seconds(total.seconds()) << "] model F done" << std::endl;
-    const EvaluationResult evaluation = evaluate_models(exp, image);
+    const EvaluationResult evaluation = evaluate::evaluate_models(exp, image);
     exp.log() << "[" << format_seconds(total.seconds()) << "] evaluation done" << std::endl;
     const std::vector<EfficiencyRow> efficiency = data_efficiency(exp, efficiency_sizes, evaluation);
     if (!efficiency.empty()) {
@@ -205,7 +208,7 @@ int main(int argc, char** argv) {
         flags, experiment_switches());
     ExperimentOptions options = parse_experiment_options(cli);
     if (options.summary) {
-        std::cout << model_table<BookSetting>();
+        std::cout << evaluate::model_table<BookSetting>();
         return 0;
     }
     const Stopwatch total;
@@ -219,7 +222,7 @@ int main(int argc, char** argv) {
                 const Stopwatch clock;
                 std::cout << "\n==== Dataset builder: " << given.string() << " -> " << (options.out / "data").string()
                           << " ====" << std::endl;
-                tn::DatasetBuilderOptions builder;
+                chapter5::DatasetBuilderOptions builder;
                 builder.source = given;
                 builder.out = options.out / "data";
                 builder.seed = options.seed;
@@ -227,8 +230,8 @@ int main(int argc, char** argv) {
                 builder.validation = options.validation_per_class.value_or(500);
                 builder.test = options.test_per_class.value_or(500);
                 builder.overwrite = true;  // our own folder from an earlier run
-                const auto built = tn::build_dataset(builder);
-                std::cout << tn::format_split_counts(built.plan);
+                const auto built = chapter5::build_dataset(builder);
+                std::cout << chapter5::format_split_counts(built.plan);
                 earlier.push_back({"Dataset builder", clock.seconds(), built.plan.entries.size(), 0.0,
                                    std::to_string(built.plan.entries.size()) + " files linked or copied"});
                 options.data = builder.out;

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "chapter5/augmentation.hpp"
+#include "chapter5/dataset_builder.hpp"
 #include "common/cli.hpp"
-#include "typenet/data/augmentation_grid.hpp"
-#include "typenet/data/dataset_builder.hpp"
 #include "typenet/data/image_files.hpp"
 #include "typenet/data/image_loading.hpp"
 
@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
         if (n < 0) cli.fail(std::string("--") + name + " must not be negative");
         return static_cast<std::size_t>(n);
     };
-    tn::DatasetBuilderOptions options;
+    chapter5::DatasetBuilderOptions options;
     options.source = cli.text("source");
     options.out = examples::distributed().output(cli.text("out"));
     options.seed = static_cast<std::uint64_t>(cli.integer("seed", 42));
@@ -54,15 +54,15 @@ int main(int argc, char** argv) {
     options.copy = cli.has("copy");
 
     try {
-        const auto report = tn::build_dataset(options);
-        std::cout << tn::format_split_counts(report.plan);
-        std::cout << "wrote " << report.plan.count(tn::Split::train) << " / " << report.plan.count(tn::Split::validation)
-                  << " / " << report.plan.count(tn::Split::test) << " files to " << options.out.string() << " ("
+        const auto report = chapter5::build_dataset(options);
+        std::cout << chapter5::format_split_counts(report.plan);
+        std::cout << "wrote " << report.plan.count(chapter5::Split::train) << " / " << report.plan.count(chapter5::Split::validation)
+                  << " / " << report.plan.count(chapter5::Split::test) << " files to " << options.out.string() << " ("
                   << report.hard_links << " hard links, " << report.copies << " copies); manifest "
                   << report.manifest.string() << "\n";
 
         if (cli.has("augmentation-grid")) {
-            const auto train = tn::list_image_files(options.out / tn::split_folder(tn::Split::train));
+            const auto train = tn::list_image_files(options.out / chapter5::split_folder(chapter5::Split::train));
             std::vector<std::filesystem::path> firsts;
             for (std::size_t c = 0; c < train.classes.size(); ++c)
                 for (std::size_t i = 0; i < train.size(); ++i)
@@ -70,19 +70,19 @@ int main(int argc, char** argv) {
                         firsts.push_back(train.paths[i]);
                         break;
                     }
-            tn::ImageDataGenerator chapter = tn::chapter5_augmentation();
+            tn::ImageDataGenerator chapter = chapter5::training_augmentation();
             try {
                 chapter.convention = tn::keras_convention_named(cli.text("keras-convention", "keras2"));
             } catch (const std::invalid_argument& e) {
                 cli.fail(std::string("--keras-convention: ") + e.what());
             }
-            tn::AugmentationGridOptions grid;
+            chapter5::AugmentationGridOptions grid;
             grid.seed = options.seed;
             const std::filesystem::path png = cli.text("augmentation-grid");
-            tn::write_augmentation_grid(firsts, chapter, png, {150, 150, 3}, grid);
+            chapter5::write_augmentation_grid(firsts, chapter, png, {150, 150, 3}, grid);
             std::cout << "augmentation picture: " << png.string() << "\n";
         }
-    } catch (const tn::DatasetError& e) {
+    } catch (const chapter5::DatasetError& e) {
         std::cerr << "error: " << e.what() << "\n";
         return 2;
     } catch (const std::exception& e) {

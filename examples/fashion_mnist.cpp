@@ -9,6 +9,13 @@
 //
 //   fashion_mnist                         the documented run (see README)
 //   fashion_mnist --limit 3000 --epochs 1 a quick check
+//   mpirun -np 2 fashion_mnist            data-parallel (built with typenet::mpi)
+//
+// This file is the whole program: copy it into a project of your own with
+//   find_package(typenet CONFIG REQUIRED)
+//   add_executable(fashion_mnist fashion_mnist.cpp)
+//   target_link_libraries(fashion_mnist PRIVATE typenet::typenet typenet::opencv)
+// and it builds as it is (tests/install does exactly that).
 //
 // The network (Keras):
 //   Conv2D(32, 3, relu), MaxPooling2D(2), Conv2D(64, 3, relu), MaxPooling2D(2), Flatten,
@@ -18,16 +25,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <xtensor/xview.hpp>
 
-#include "common/cli.hpp"
+#include "typenet/backend/conv_algorithm.hpp"
 #include "typenet/backend/cpu/parallel.hpp"
 #include "typenet/data/idx.hpp"
 #include "typenet/io/weights.hpp"
@@ -38,8 +47,12 @@
 #include "typenet/train/predict.hpp"
 #include "typenet/train/trainer.hpp"
 #include "typenet/typenet.hpp"
+#if defined(TYPENET_WITH_MPI)
+#include "typenet/distributed/session.hpp"
+#endif
 
 namespace tn = typenet;
+namespace fs = std::filesystem;
 
 using FashionNet = tn::Sequential<tn::Input<28, 28, 1>, tn::Conv2D<32, 3, tn::ReLU>, tn::MaxPooling2D<2>,
                                   tn::Conv2D<64, 3, tn::ReLU>, tn::MaxPooling2D<2>, tn::Flatten,
@@ -59,37 +72,92 @@ int main(int argc, char** argv) {
         "  --quiet             one line per epoch, no progress bar\n"
         "  --resume            continue a killed run from <out>/fashion_mnist.training_state (written after\n"
         "                      every epoch); same other flags, same weights as an uninterrupted run\n"
-        "  --summary           print the model summary and exit\n";
-    const examples::CommandLine cli(argc, argv, usage,
-                                    {"data", "out", "epochs", "batch-size", "seed", "threads", "limit"},
-                                    {"quiet", "summary", "resume"});
-    auto positive = [&](const char* name, long long fallback) {
-        const long long n = cli.integer(name, fallback);
-        if (n < 1) cli.fail(std::string("--") + name + " must be at least 1");
+        "  --summary           print the model summary and exit\n"
+        "  --conv-algorithm A  CPU convolutions: automatic (default), im2col, winograd, winograd_fast or direct\n";
+    // --name value, --name=value, or a switch; anything else stops with the usage.
+    std::map<std::string, std::string> flags;
+    const std::vector<std::string> valued{"data", "out", "epochs", "batch-size", "seed", "threads", "limit",
+                                          "conv-algorithm"};
+    const std::vector<std::string> switches{"quiet", "summary", "resume"};
+    auto fail = [&](const std::string& message) {
+        std::cerr << "error: " << message << "\n\n" << usage;
+        std::exit(2);
+    };
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i], value;
+        if (arg == "--help" || arg == "-h") {
+            std::cout << usage;
+            return 0;
+        }
+        if (arg.rfind("--", 0) != 0) fail("unexpected argument " + arg);
+        if (const auto eq = arg.find('='); eq != std::string::npos) {
+            value = arg.substr(eq + 1);
+            arg = arg.substr(0, eq);
+        }
+        const std::string name = arg.substr(2);
+        if (std::find(switches.begin(), switches.end(), name) != switches.end()) {
+            flags[name] = "1";
+        } else if (std::find(valued.begin(), valued.end(), name) != valued.end()) {
+            if (value.empty() && i + 1 >= argc) fail("flag --" + name + " needs a value");
+            flags[name] = value.empty() ? argv[++i] : value;
+        } else {
+            fail("unknown flag " + arg);
+        }
+    }
+    auto has = [&](const std::string& name) { return flags.count(name) != 0; };
+    auto integer = [&](const std::string& name, std::size_t fallback, long long least) {
+        if (!has(name)) return fallback;
+        char* end = nullptr;
+        const long long n = std::strtoll(flags[name].c_str(), &end, 10);
+        if (end == flags[name].c_str() || *end != '\0' || n < least)
+            fail("--" + name + " takes an integer >= " + std::to_string(least));
         return static_cast<std::size_t>(n);
     };
+    auto positive = [&](const std::string& name, std::size_t fallback) { return integer(name, fallback, 1); };
     const std::size_t epochs = positive("epochs", 10);
     const std::size_t batch_size = positive("batch-size", 64);
-    const auto seed = static_cast<std::uint64_t>(cli.integer("seed", 42));
-    const std::size_t limit = cli.has("limit") ? positive("limit", 0) : std::numeric_limits<std::size_t>::max();
-    if (cli.has("threads")) tn::set_cpu_threads(static_cast<int>(positive("threads", 1)));
-    const std::filesystem::path data_dir = cli.has("data") ? std::filesystem::path(cli.text("data")) : tn::fashion_mnist_dir();
-    const std::filesystem::path out = examples::distributed().output(cli.text("out", "fashion_mnist_out"));
+    const auto seed = static_cast<std::uint64_t>(integer("seed", 42, 0));
+    const std::size_t limit = positive("limit", std::numeric_limits<std::size_t>::max());
+    const fs::path data_dir = has("data") ? fs::path(flags["data"]) : tn::fashion_mnist_dir();
+    fs::path out = has("out") ? fs::path(flags["out"]) : fs::path("fashion_mnist_out");
+    if (has("conv-algorithm")) {
+        try {
+            tn::set_conv_algorithm(tn::parse_conv_algorithm(flags["conv-algorithm"], "--conv-algorithm"));
+        } catch (const std::exception& e) {
+            fail(e.what());
+        }
+    }
+
+#if defined(TYPENET_WITH_MPI)
+    // Under mpirun -np N: data-parallel training, --batch-size is the global batch. Rank 0
+    // prints and writes --out; the other ranks write their copies to a scratch folder.
+    static tn::distributed::Session session;
+    const std::size_t rank = session.rank();
+    if (rank != 0) {
+        std::freopen("/dev/null", "w", stdout);
+        out = fs::temp_directory_path() / ("fashion_mnist-rank" + std::to_string(rank));
+    }
+    auto abort_all = [&](int code) { session.abort_all(code); };
+#else
+    const std::size_t rank = 0;
+    auto abort_all = [](int) {};
+#endif
+    if (has("threads")) tn::set_cpu_threads(static_cast<int>(positive("threads", 1)));
 
     FashionNet model{seed};
-    if (cli.has("summary")) {
+    if (has("summary")) {
         model.summary();
         return 0;
     }
 
     try {
-        std::filesystem::create_directories(out);
+        fs::create_directories(out);
         const tn::FashionMnist data = tn::load_fashion_mnist(data_dir, limit);
         // Keras's validation_split = 0.1: the last 10% of the training images validate.
         const std::size_t total = data.train_images.shape()[0];
         const std::size_t validation_count = std::max<std::size_t>(total / 10, 1);
         const std::size_t train_count = total - validation_count;
-        if (train_count == 0) cli.fail("--limit leaves no training images");
+        if (train_count == 0) fail("--limit leaves no training images");
         tn::ArraySource train(xt::view(data.train_images, xt::range(0, train_count)),
                               xt::view(data.train_labels, xt::range(0, train_count)), true, seed);
         tn::ArraySource validation(xt::view(data.train_images, xt::range(train_count, total)),
@@ -104,16 +172,16 @@ int main(int argc, char** argv) {
                                        {.monitor = "val_accuracy", .save_best_only = true});
         tn::CSVLogger csv(out / "history.csv");
         tn::BackupAndRestore backup(out / "fashion_mnist.training_state",
-                                    {.restore = cli.has("resume"), .delete_at_end = false});
+                                    {.restore = has("resume"), .delete_at_end = false});
         const tn::History history = trainer.fit(train, {.epochs = epochs,
                                                         .batch_size = batch_size,
                                                         .validation = &validation,
                                                         .validation_batch_size = 500,
-                                                        .verbose = cli.has("quiet") ? 2 : 1,
+                                                        .verbose = has("quiet") ? 2 : 1,
                                                         .callbacks = {&checkpoint, &csv, &backup}});
 
         // Under mpirun the callbacks (the checkpoint) ran on rank 0, which evaluates and reports.
-        if (examples::distributed().rank() != 0) return 0;
+        if (rank != 0) return 0;
         // The best epoch's weights (by val_accuracy) are the ones we evaluate and keep.
         tn::io::load_weights(model, checkpoint.filepath());
         std::cout << "\nBest epoch " << *checkpoint.last_saved_epoch() + 1 << " (val_accuracy "
@@ -144,7 +212,7 @@ int main(int argc, char** argv) {
         std::printf("test accuracy: %.4f\n", static_cast<double>(hits) / static_cast<double>(actual.size()));
     } catch (const std::exception& e) {
         std::cerr << "error: " << e.what() << '\n';
-        examples::distributed().abort_all(1);  // under mpirun: the other ranks stop too
+        abort_all(1);  // under mpirun: the other ranks stop too
         return 1;
     }
     return 0;

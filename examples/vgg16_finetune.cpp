@@ -8,32 +8,113 @@
 //   vgg16_finetune                                            the embedded default (narrow VGG)
 //
 // Writes <out>/<prefix>_tlearn_finetune_img_aug_cnn.safetensors, .history.csv,
-// .learning_curves.png and augmentation.png.
-#include <type_traits>
+// .learning_curves.png and augmentation.png. chapter5.cpp and evaluate.cpp include this file (with EXAMPLES_NO_MAIN).
+#include <cstdint>
+#include <memory>
 
+#include "chapter5/backbone.hpp"
 #include "common/cli.hpp"
+#include "common/experiment.hpp"
 #include "common/options.hpp"
 #include "common/program.hpp"
-#include "common/steps.hpp"
+#include "typenet/io/weights.hpp"
 #include "typenet/typenet.hpp"
-#include "typenet/zoo/chapter5.hpp"
+#include "typenet/zoo/vgg.hpp"
+
+namespace vgg16_finetune {
 
 namespace tn = typenet;
+using examples::Experiment;
+using examples::ModelId;
 
+// In Keras, model E's network again (the book builds it anew):
+//   vgg = vgg16.VGG16(include_top=False, weights='imagenet', input_shape=input_shape)
+//   vgg_model = Model(vgg.input, keras.layers.Flatten()(vgg.output))
+//   model = Sequential()
+//   model.add(vgg_model)
+//   model.add(Dense(512, activation='relu', input_dim=input_shape)); model.add(Dropout(0.3))
+//   model.add(Dense(512, activation='relu')); model.add(Dropout(0.3))
+//   model.add(Dense(1, activation='sigmoid'))
+// The backbone (Setting::Backbone) is tn::zoo::VGG16Base<150, 150> in the book, the narrow
+// VGG for the default task.
+template <class Setting>
+using Model = tn::Sequential<tn::Input<Setting::height, Setting::width, Setting::channels>,  //
+                             typename Setting::Backbone, tn::Flatten,                           //
+                             tn::Dense<512, tn::ReLU>, tn::Dropout<0.3f>,                       //
+                             tn::Dense<512, tn::ReLU>, tn::Dropout<0.3f>,                       //
+                             tn::Dense<1, tn::Sigmoid>>;
+
+// The model with the backbone's pretrained weights, trainable from the first layer of
+// the backbone's last blocks on:
+//   set_trainable = False
+//   for layer in vgg_model.layers:
+//       if layer.name in ['block5_conv1', 'block4_conv1']: set_trainable = True
+//       layer.trainable = set_trainable
+template <class Setting>
+std::unique_ptr<Model<Setting>> model(Experiment<Setting>& exp) {
+    auto model = std::make_unique<Model<Setting>>(exp.options().seed);
+    tn::io::load_weights(model->template get<Setting::Backbone::name>(), examples::backbone_weights(exp));
+    model->set_trainable_from(Setting::finetune_from);  // "block4_conv1" in the book
+    return model;
+}
+
+template <class Setting>
+tn::History train(Experiment<Setting>& exp) {
+    constexpr ModelId id = ModelId::F;
+    const examples::Stopwatch clock;
+    exp.banner(examples::step_title(id));
+    const examples::ImageSplits& data = exp.data();
+
+    auto model = vgg16_finetune::model(exp);
+    model->summary(exp.log());
+    model->print_trainable(exp.log());
+    exp.log() << "Preprocessing: " << tn::describe(exp.preprocessing()) << "\nAugmentation "
+              << exp.augmentation_text() << std::endl;
+
+    // model.compile(loss='binary_crossentropy', optimizer=optimizers.RMSprop(lr=1e-5), metrics=['accuracy'])
+    const examples::TrainingPlan plan = exp.plan(id);  // lr 1e-5, batch 30 (validation 20), 100 epochs by default
+    auto trainer = tn::compile(*model, tn::BinaryCrossentropy{}, tn::RMSprop{.learning_rate = plan.learning_rate});
+
+    // model.fit_generator(train_generator, epochs=100, validation_data=val_generator, ...):
+    // augmented training images, plain validation images, both prepared for the backbone
+    examples::PreparedSource train = examples::augmented_source(exp, data.train, exp.preprocessing());
+    examples::PreparedSource validation = examples::plain_source(data.validation, exp.preprocessing());
+    tn::CSVLogger csv(exp.history_file(id));
+    tn::BackupAndRestore backup = examples::resume_state(exp, id);
+    examples::log_plan(exp, plan, *train, validation.get());
+    const tn::History history = trainer.fit(*train, {.epochs = plan.epochs,
+                                                     .batch_size = plan.batch_size,
+                                                     .validation = validation.get(),
+                                                     .validation_batch_size = plan.validation_batch_size,
+                                                     .verbose = exp.options().verbose(),
+                                                     .callbacks = {&csv, &backup},
+                                                     .out = &exp.log()});
+
+    // model.save('cats_dogs_tlearn_finetune_img_aug_cnn.h5')
+    examples::save_model(*model, exp.model_file(id), exp.preprocessing());
+    examples::report_training(exp, id, history, clock);
+    return history;
+}
+
+}  // namespace vgg16_finetune
+
+#ifndef EXAMPLES_NO_MAIN
 int main(int argc, char** argv) {
     const examples::CommandLine cli(argc, argv,
                                     "usage: vgg16_finetune [options]   (model F: VGG-16 blocks 4-5 fine-tuned + "
-                                    "augmentation)\n" + examples::experiment_usage(),
+                                    "augmentation)\n" +
+                                        examples::experiment_usage(),
                                     examples::experiment_flags(), examples::experiment_switches());
     const auto options = examples::parse_experiment_options(cli);
     if (options.summary) {
-        tn::zoo::VGGTransfer<150, 150> model;
-        model.set_trainable_from("block4_conv1");
-        model.summary();
+        auto model = std::make_unique<vgg16_finetune::Model<examples::BookSetting>>();
+        model->set_trainable_from(examples::BookSetting::finetune_from);
+        model->summary();
         return 0;
     }
     return examples::run_experiment(options, "model F", [](auto& exp) {
         examples::write_augmentation_picture(exp);
-        examples::train_transfer(exp, examples::ModelId::F);
+        vgg16_finetune::train(exp);
     });
 }
+#endif

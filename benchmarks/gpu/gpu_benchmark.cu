@@ -2,8 +2,8 @@
 // The three workloads of the CPU-speed benchmark, on the GPU:
 //
 //   vgg16-forward     VGG-16 base (tn::zoo::VGG16Base<150, 150>), batch 32, inference
-//   basic-cnn-train   model A (tn::zoo::BasicCNN<150, 150, 3>), batch 30, RMSprop, a full training step
-//   finetune-train    model F (tn::zoo::VGGTransfer<150, 150>, trainable from block4_conv1), batch 30, RMSprop
+//   basic-cnn-train   model A (chapter5::BasicCNN<150, 150, 3>), batch 30, RMSprop, a full training step
+//   finetune-train    model F (chapter5::VGGTransfer<150, 150>, trainable from block4_conv1), batch 30, RMSprop
 //
 // Training steps go through the trainer (train_on_batch: the batch uploaded from host
 // memory, the loss read back), as fit runs them. Inference runs on a batch already on
@@ -23,6 +23,8 @@
 #include <vector>
 
 #include <typenet/cuda.cuh>
+
+#include "chapter5/models.hpp"  // examples/: the book's models
 
 namespace tn = typenet;
 
@@ -87,12 +89,12 @@ double train_steps(const Options& options, Model& model, float learning_rate) {
 }
 
 double basic_cnn_train(const Options& options) {
-    auto model = std::make_unique<tn::on<tn::cuda, tn::zoo::BasicCNN<150, 150, 3>>>();
+    auto model = std::make_unique<tn::on<tn::cuda, chapter5::BasicCNN<150, 150, 3>>>();
     return train_steps(options, *model, 1e-4f);
 }
 
 double finetune_train(const Options& options) {
-    auto model = std::make_unique<tn::on<tn::cuda, tn::zoo::VGGTransfer<150, 150>>>();
+    auto model = std::make_unique<tn::on<tn::cuda, chapter5::VGGTransfer<150, 150>>>();
     model->set_trainable_from("block4_conv1");
     return train_steps(options, *model, 1e-5f);
 }

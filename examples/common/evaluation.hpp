@@ -1,5 +1,5 @@
 // examples/common/evaluation.hpp
-// The chapter's evaluation: every saved model reloaded and scored on the test images
+// The chapter's evaluation (the report's numbers): every saved model scored on the test images
 // (accuracy, weighted precision / recall / F1, classification report, confusion matrix,
 // ROC and AUC), side by side in one table, with the pictures, and the prediction of every
 // model for one chosen test image.
@@ -16,7 +16,8 @@
 #include <vector>
 
 #include "common/experiment.hpp"
-#include "common/steps.hpp"
+#include "common/image_data.hpp"
+#include "typenet/train/predict.hpp"
 #include "typenet/io/csv.hpp"
 #include "typenet/io/weights.hpp"
 #include "typenet/metrics/confusion_matrix.hpp"
@@ -112,82 +113,23 @@ inline std::string score_table(const EvaluationResult& result) {
     return text;
 }
 
-// The six models of a setting with their sizes, as the chapter's summaries give them
-// (trainable counts with the chapter's frozen layers).
-template <class Setting>
-std::string model_table(const std::string& prefix = std::string(Setting::file_prefix)) {
-    std::string text;
-    char line[256];
-    std::snprintf(line, sizeof line, "%-5s %-44s %12s %12s  %s\n", "Model", "Approach", "Parameters", "Trainable",
-                  "Saved as");
-    text += line;
-    auto row = [&](ModelId id, std::size_t total, std::size_t trainable) {
-        std::snprintf(line, sizeof line, "%-5c %-44s %12s %12s  %s_%s.safetensors\n", letter(id),
-                      std::string(facts(id).title).c_str(), tn::thousands(total).c_str(),
-                      tn::thousands(trainable).c_str(), prefix.c_str(), std::string(facts(id).file_suffix).c_str());
-        text += line;
-    };
-    row(ModelId::A, Setting::BasicCNN::param_count, Setting::BasicCNN::param_count);
-    row(ModelId::B, Setting::CNN::param_count, Setting::CNN::param_count);
-    row(ModelId::C, Setting::CNN::param_count, Setting::CNN::param_count);
-    row(ModelId::D, Setting::Backbone::param_count + Setting::Head::param_count, Setting::Head::param_count);
-    auto model = std::make_unique<typename Setting::Transfer>(tn::no_initialization);
-    model->template get<Setting::Backbone::name>().set_trainable(false);
-    row(ModelId::E, Setting::Transfer::param_count, model->trainable_param_count());
-    model->set_trainable_from(Setting::finetune_from);
-    row(ModelId::F, Setting::Transfer::param_count, model->trainable_param_count());
-    return text;
+// The model's outputs (probability of class 1) for every image of `arrays`, in order.
+template <class Model>
+std::vector<float> probabilities(Model& model, const ImageArrays& arrays, tn::Preprocessing mode,
+                                 std::size_t batch_size = 50) {
+    PreparedSource source = plain_source(arrays, mode);
+    const xt::xtensor<float, 2> p = tn::predict(model, *source, batch_size);
+    return std::vector<float>(p.begin(), p.end());
+}
+
+inline double accuracy_of(const std::vector<float>& probabilities, const ImageArrays& arrays) {
+    std::size_t hits = 0;
+    for (std::size_t i = 0; i < arrays.size(); ++i)
+        hits += static_cast<int>(probabilities[i] > 0.5f) == static_cast<int>(arrays.labels(i)) ? 1 : 0;
+    return arrays.size() ? static_cast<double>(hits) / static_cast<double>(arrays.size()) : 0.0;
 }
 
 namespace detail {
-
-// Class-1 probabilities of the saved model `id` on the test images; nullopt with a reason
-// in `why` when the model (or, for D, the backbone) is not there. Each model sees the
-// images prepared as it was trained (its file's "preprocessing" entry).
-template <class Setting>
-std::optional<std::vector<float>> saved_model_probabilities(Experiment<Setting>& exp, ModelId id, std::string& why) {
-    const ImageSplits& data = exp.data();
-    const fs::path file = exp.model_file(id);
-    if (!fs::is_regular_file(file)) {
-        why = file.filename().string() + " not found: run " + std::string(facts(id).program);
-        return std::nullopt;
-    }
-    switch (id) {
-        case ModelId::A: {
-            auto model = std::make_unique<typename Setting::BasicCNN>(tn::no_initialization);
-            tn::io::load_weights(*model, file);
-            return probabilities(*model, data.test, tn::Preprocessing::chapter);
-        }
-        case ModelId::B:
-        case ModelId::C: {
-            auto model = std::make_unique<typename Setting::CNN>(tn::no_initialization);
-            tn::io::load_weights(*model, file);
-            return probabilities(*model, data.test, tn::Preprocessing::chapter);
-        }
-        case ModelId::D: {
-            const auto base_file = find_backbone_weights(exp, false);
-            if (!base_file) {
-                why = "model D needs its backbone: " + missing_backbone_message(exp.book());
-                return std::nullopt;
-            }
-            auto base = std::make_unique<typename Setting::Backbone>(tn::no_initialization);
-            tn::io::load_weights(*base, *base_file);
-            auto head = std::make_unique<typename Setting::Head>(tn::no_initialization);
-            tn::io::load_weights(*head, file);
-            const auto features =
-                bottleneck_features<Setting>(*base, data.test, saved_preprocessing(file, exp.preprocessing()));
-            const xt::xtensor<float, 2> p = tn::predict(*head, features, 100);
-            return std::vector<float>(p.begin(), p.end());
-        }
-        case ModelId::E:
-        case ModelId::F: {
-            auto model = std::make_unique<typename Setting::Transfer>(tn::no_initialization);
-            tn::io::load_weights(*model, file);
-            return probabilities(*model, data.test, saved_preprocessing(file, exp.preprocessing()));
-        }
-    }
-    return std::nullopt;
-}
 
 // The test image to show: --image as an index or a name; by default the first of class 1.
 inline std::size_t choose_image(const ImageArrays& test, const std::string& choice) {
@@ -208,8 +150,12 @@ inline std::size_t choose_image(const ImageArrays& test, const std::string& choi
 
 }  // namespace detail
 
-template <class Setting>
-EvaluationResult evaluate_models(Experiment<Setting>& exp, const std::string& image_choice = "") {
+// Scores every model that `probabilities_of(id, why)` can give test-image probabilities for
+// (an empty optional with a reason in `why` skips the model). evaluate.cpp reloads each
+// program's saved model for it.
+template <class Setting, class ProbabilitiesOf>
+EvaluationResult evaluate_models(Experiment<Setting>& exp, const std::string& image_choice,
+                                 ProbabilitiesOf&& probabilities_of) {
     const Stopwatch clock;
     exp.banner("Evaluation: every saved model on the test images (evaluate)");
     const ImageSplits& data = exp.data();
@@ -220,7 +166,7 @@ EvaluationResult evaluate_models(Experiment<Setting>& exp, const std::string& im
     std::vector<tn::NamedRocCurve> curves;
     for (ModelId id : all_models) {
         std::string why;
-        auto p = detail::saved_model_probabilities(exp, id, why);
+        auto p = probabilities_of(id, why);
         if (!p) {
             result.missing.push_back(std::string(1, letter(id)) + ": " + why);
             exp.log() << "Model " << letter(id) << " skipped: " << why << std::endl;

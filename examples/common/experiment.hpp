@@ -1,10 +1,19 @@
 // examples/common/experiment.hpp
 // One run of the chapter's experiment at one scale (a Setting): its options, its images
 // (loaded once, raw 0..255), where every file goes, each model's training plan, and a
-// record of every step (wall time, images, images/s) for the report.
+// record of every step (wall time, images, images/s) for the report. Below the class, the
+// small pieces every training program uses around its own compile / fit / save:
+//
+//   augmented_source(exp, arrays, mode)   Keras's ImageDataGenerator(...).flow(x, y)
+//   resume_state(exp, id)                 BackupAndRestore in --out (what --resume continues)
+//   save_model(model, file, mode)         save_weights, plus the preprocessing it learnt on
+//   report_training(exp, id, history, t)  learning curves (PNG), a log line, the timing record
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <span>
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -22,6 +31,17 @@
 #include "common/image_data.hpp"
 #include "common/options.hpp"
 #include "common/setting.hpp"
+#include "chapter5/augmentation.hpp"
+#include "typenet/core/random.hpp"
+#include "typenet/data/array_source.hpp"
+#include "typenet/data/augment.hpp"
+#include "typenet/data/image_array_source.hpp"
+#include "typenet/io/safetensors.hpp"
+#include "typenet/io/weights.hpp"
+#include "typenet/plot/image_grid.hpp"
+#include "typenet/plot/learning_curves.hpp"
+#include "typenet/train/callbacks.hpp"
+#include "typenet/train/history.hpp"
 #include "typenet/data/image_data_generator.hpp"
 #include "typenet/data/image_loading.hpp"
 #include "typenet/data/preprocessing.hpp"
@@ -163,7 +183,7 @@ public:
     [[nodiscard]] tn::ImageDataGenerator augmentation() const {
         tn::ImageDataGenerator g;
         if (augmentation_kind() == "chapter") {
-            g = tn::chapter5_augmentation();
+            g = chapter5::training_augmentation();
         } else {  // mild: a flip and 5% shifts
             g.horizontal_flip = true;
             g.fill_mode = tn::FillMode::nearest;
@@ -212,5 +232,129 @@ private:
     std::optional<ImageSplits> data_;
     std::vector<StepRecord> steps_;
 };
+
+// ---- Around each program's compile / fit / save ---------------------------------------
+
+// Keras's ImageDataGenerator(...).flow(x, y): every epoch augments every image afresh
+// (the experiment's augmentation, on raw pixels), then `mode` prepares them.
+template <class Setting>
+PreparedSource augmented_source(const Experiment<Setting>& exp, const ImageArrays& arrays, tn::Preprocessing mode) {
+    tn::ImageArrayOptions options;
+    options.generator = exp.augmentation();
+    options.shuffle = true;
+    options.seed = exp.options().seed;
+    return PreparedSource(std::make_unique<tn::ImageArraySource>(arrays.images, arrays.labels, options), mode,
+                          arrays.images.shape()[3]);
+}
+
+// The training state of a fit, kept in --out after every epoch ("<model>.training_state"),
+// which --resume continues from: the same flags then give the same weights as a run never killed.
+template <class Setting>
+tn::BackupAndRestore resume_state(const Experiment<Setting>& exp, const fs::path& state) {
+    if (exp.options().resume && !fs::exists(state))
+        exp.log() << "No training state " << state.string() << " yet: this training starts from the beginning\n";
+    return tn::BackupAndRestore(state, {.restore = exp.options().resume, .delete_at_end = false});
+}
+template <class Setting>
+tn::BackupAndRestore resume_state(const Experiment<Setting>& exp, ModelId id) {
+    return resume_state(exp, fs::path(exp.model_file(id)).replace_extension(".training_state"));
+}
+
+// One line before a fit: "RMSprop(lr=0.001), binary cross-entropy, batch 30, 30 epochs, ..."
+template <class Setting>
+void log_plan(const Experiment<Setting>& exp, const TrainingPlan& plan, const tn::BatchSource& train,
+              const tn::BatchSource* validation) {
+    char line[200];
+    std::snprintf(line, sizeof line, "RMSprop(lr=%.2g), binary cross-entropy, batch %zu, %s, %zu images%s\n",
+                  static_cast<double>(plan.learning_rate), plan.batch_size, count_of(plan.epochs, "epoch").c_str(),
+                  train.size(), validation ? (", validation " + std::to_string(validation->size())).c_str() : "");
+    exp.log() << line;
+}
+
+// io::save_weights with one more metadata entry, "preprocessing": the input preparation
+// the weights were trained with travels with them, so `evaluate` feeds each model what it
+// learnt on.
+template <class Model>
+void save_model(const Model& model, const fs::path& path, tn::Preprocessing mode) {
+    tn::io::save_weights(model, path, {{"preprocessing", std::string(tn::to_string(mode))}});
+}
+
+// The preprocessing a saved model was trained with (its metadata), or `fallback` for a
+// file without the entry. "chapter" is what files saved before the library's rename say.
+inline tn::Preprocessing saved_preprocessing(const fs::path& path, tn::Preprocessing fallback) {
+    const auto metadata = tn::io::read_safetensors_metadata(path);
+    const auto found = metadata.find("preprocessing");
+    if (found == metadata.end()) return fallback;
+    return found->second == "chapter" ? tn::Preprocessing::rescale : tn::parse_preprocessing(found->second);
+}
+
+inline tn::HistoryColumns history_columns(const tn::History& history) {
+    tn::HistoryColumns columns;
+    for (std::size_t e = 0; e < history.epochs(); ++e) columns.epochs.push_back(static_cast<int>(e + 1));
+    columns.series = {{"accuracy", history.accuracy}, {"loss", history.loss}};
+    if (history.has_validation()) {
+        columns.series.push_back({"val_accuracy", history.val_accuracy});
+        columns.series.push_back({"val_loss", history.val_loss});
+    }
+    return columns;
+}
+
+inline std::string step_title(ModelId id) {
+    return std::string("Model ") + letter(id) + ": " + std::string(facts(id).title) + " (" +
+           std::string(facts(id).program) + ")";
+}
+
+// After a model is trained and saved: its learning curves, a log line, the report's record.
+template <class Setting>
+void report_training(Experiment<Setting>& exp, ModelId id, const tn::History& history, const Stopwatch& clock) {
+    tn::plot_learning_curves(history_columns(history), exp.curves_file(id),
+                             std::string("Model ") + letter(id) + ": " + std::string(facts(id).title));
+    exp.log() << "Saved " << exp.model_file(id).string() << ", " << exp.history_file(id).filename().string() << ", "
+              << exp.curves_file(id).filename().string() << std::endl;
+    std::size_t images = 0;
+    for (std::size_t n : history.samples) images += n;
+    const std::size_t per_epoch = history.samples.empty() ? 0 : history.samples.front();
+    exp.record({std::string(1, letter(id)) + ": " + std::string(facts(id).title), clock.seconds(), images,
+                history.images_per_second(),
+                count_of(history.epochs(), "epoch") + " x " + count_of(per_epoch, "image")});
+}
+
+// The chapter's picture of augmentation: the first training image of each class and five
+// augmented variants of it, as <out>/augmentation.png.
+template <class Setting>
+fs::path write_augmentation_picture(Experiment<Setting>& exp) {
+    const ImageSplits& data = exp.data();
+    const auto generator = exp.augmentation();
+    constexpr std::size_t h = Setting::height, w = Setting::width, c = Setting::channels;
+    std::vector<std::vector<std::uint8_t>> pixels;
+    std::vector<std::string> labels;
+    for (std::size_t cls = 0; cls < data.classes.size(); ++cls) {
+        std::size_t i = 0;
+        while (i < data.train.size() && data.train.labels(i) != static_cast<float>(cls)) ++i;
+        if (i == data.train.size()) continue;
+        const cv::Mat image(static_cast<int>(h), static_cast<int>(w), CV_32FC(static_cast<int>(c)),
+                            const_cast<float*>(data.train.images.data() + i * h * w * c));
+        for (std::size_t v = 0; v <= 5; ++v) {
+            cv::Mat shown = image;
+            if (v > 0) {
+                tn::Random rng = tn::augmentation_random(exp.options().seed, v - 1, i);
+                shown = tn::augment_image(image, generator, rng);
+            }
+            cv::Mat bytes;
+            shown.convertTo(bytes, CV_8U);  // saturates to 0..255
+            pixels.emplace_back(bytes.datastart, bytes.dataend);
+            labels.push_back(v == 0 ? data.classes[cls] : "augmented " + std::to_string(v));
+        }
+    }
+    std::vector<tn::ImageView> views;
+    for (const auto& p : pixels)
+        views.emplace_back(std::span<const std::uint8_t>(p), static_cast<int>(h), static_cast<int>(w),
+                           static_cast<int>(c));
+    const fs::path png = exp.out() / "augmentation.png";
+    tn::plot_image_grid(views, 6, labels, png, "Image augmentation (" + exp.augmentation_kind() + ")",
+                        Setting::height < 100 ? 112 : 0);
+    exp.log() << "Augmentation " << exp.augmentation_text() << "\nWrote " << png.string() << std::endl;
+    return png;
+}
 
 }  // namespace examples

@@ -8,6 +8,7 @@
 //   subset_per_class(arrays, n, s)  n images of each class, drawn with seed s (nested: the
 //                                   100 of a seed are among its 300)
 //   ArrayViewSource                 batches straight from the arrays (no copy), shuffled or not
+//   plain_source(arrays, mode)      those batches with a model's preprocessing on top
 #pragma once
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -24,10 +26,11 @@
 
 #include "typenet/core/random.hpp"
 #include "typenet/data/batch_source.hpp"
-#include "typenet/data/dataset_builder.hpp"
 #include "typenet/data/epoch_order.hpp"
 #include "typenet/data/image_loading.hpp"
 #include "typenet/data/image_set.hpp"
+#include "typenet/data/preprocessing.hpp"
+#include "chapter5/dataset_builder.hpp"
 
 namespace examples {
 
@@ -105,9 +108,9 @@ struct SplitCounts {
 
 inline ImageSplits load_folder_splits(const fs::path& data, tn::ImageSize size, SplitCounts counts,
                                       std::uint64_t seed) {
-    const fs::path folders[3] = {data / tn::split_folder(tn::Split::train),
-                                 data / tn::split_folder(tn::Split::validation),
-                                 data / tn::split_folder(tn::Split::test)};
+    const fs::path folders[3] = {data / chapter5::split_folder(chapter5::Split::train),
+                                 data / chapter5::split_folder(chapter5::Split::validation),
+                                 data / chapter5::split_folder(chapter5::Split::test)};
     for (const auto& folder : folders)
         if (!fs::is_directory(folder))
             throw std::runtime_error(data.string() + " has no " + folder.filename().string() +
@@ -192,5 +195,24 @@ private:
     std::size_t cursor_ = 0;
     tn::Shard shard_;
 };
+
+// A batch source of raw images with its preprocessing on top, kept together.
+class PreparedSource {
+public:
+    PreparedSource(std::unique_ptr<tn::BatchSource> raw, tn::Preprocessing mode, std::size_t channels)
+        : raw_(std::move(raw)), prepared_(std::make_unique<tn::PreprocessedSource>(*raw_, mode, channels)) {}
+    tn::BatchSource& operator*() { return *prepared_; }
+    tn::BatchSource* get() { return prepared_.get(); }
+
+private:
+    std::unique_ptr<tn::BatchSource> raw_;
+    std::unique_ptr<tn::PreprocessedSource> prepared_;
+};
+
+// The arrays as they are (no copy), prepared with `mode`.
+inline PreparedSource plain_source(const ImageArrays& arrays, tn::Preprocessing mode, bool shuffle = false,
+                                   std::uint64_t seed = 0) {
+    return PreparedSource(std::make_unique<ArrayViewSource>(arrays, shuffle, seed), mode, arrays.images.shape()[3]);
+}
 
 }  // namespace examples

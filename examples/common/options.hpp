@@ -35,7 +35,7 @@ struct ExperimentOptions {
     std::optional<fs::path> weights;  // the backbone's safetensors
     // Images per class and split: the default task's split sizes; with --data a cap (0: all).
     std::optional<std::size_t> train_per_class, validation_per_class, test_per_class;
-    typenet::Preprocessing preprocessing = typenet::Preprocessing::chapter;
+    typenet::Preprocessing preprocessing = typenet::Preprocessing::rescale;  // the book's
     std::string augmentation;           // "chapter", "mild" or "" (the setting's default)
     typenet::KerasConvention keras_convention = typenet::KerasConvention::keras2;  // whose augmentation pixels
     std::size_t pretrain_per_class = 6000;  // the default task's backbone: images per class (all)
@@ -72,8 +72,8 @@ inline std::string experiment_usage() {
            "  --threads N           CPU threads (default: all cores)\n"
            "  --train-per-class N   training images per class (default task: 1500; --data: keep N)\n"
            "  --validation-per-class N, --test-per-class N   the same for validation (500) and test (500)\n"
-           "  --preprocessing MODE  backbone input: chapter (RGB/255, the book's) or caffe (Keras VGG-16\n"
-           "                        preprocess_input: BGR minus ImageNet means); default chapter\n"
+           "  --preprocessing MODE  backbone input: rescale (RGB/255, the book's; 'chapter' says the same) or\n"
+           "                        caffe (Keras VGG-16 preprocess_input: BGR minus ImageNet means); default rescale\n"
            "  --augmentation KIND   chapter (rotation 50, shifts 0.2, shear 0.2, zoom 0.3, h-flip) or mild\n"
            "                        (h-flip, shifts 0.05); default: chapter for --data, mild for the default task\n"
            "  --keras-convention C  keras2 (the book's Keras 2 ImageDataGenerator, default) or keras3 (Keras 3's:\n"
@@ -101,7 +101,8 @@ inline ExperimentOptions parse_experiment_options(const CommandLine& cli) {
     if (cli.has("test-per-class")) o.test_per_class = cli.positive("test-per-class", 1);
     if (cli.has("preprocessing")) {
         try {
-            o.preprocessing = typenet::parse_preprocessing(cli.text("preprocessing"));
+            const std::string mode = cli.text("preprocessing");
+            o.preprocessing = mode == "chapter" ? typenet::Preprocessing::rescale : typenet::parse_preprocessing(mode);
         } catch (const std::exception& e) {
             cli.fail(e.what());
         }

@@ -16,7 +16,6 @@
 #include <utility>
 #include <vector>
 
-#include "common/efficiency.hpp"
 #include "common/evaluation.hpp"
 #include "common/experiment.hpp"
 #include "typenet/backend/cpu/parallel.hpp"
@@ -84,6 +83,18 @@ inline std::string verdict(const EvaluationResult& result) {
     }
     return text;
 }
+
+// One row of the data-efficiency table (chapter5/efficiency.hpp), whose smaller sets train
+// for at most efficiency_epoch_cap times the main run's epochs.
+inline constexpr std::size_t efficiency_epoch_cap = 3;
+
+struct EfficiencyRow {
+    std::size_t per_class = 0;
+    std::size_t epochs_scratch = 0, epochs_finetuned = 0;
+    double scratch_accuracy = 0;    // model B's recipe
+    double finetuned_accuracy = 0;  // model F's recipe
+    bool from_main_run = false;     // the full training split: the scores of the main models
+};
 
 struct ReportInput {
     std::string title;

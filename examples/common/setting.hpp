@@ -1,6 +1,8 @@
 // examples/common/setting.hpp
-// The two scales the chapter's experiment runs at, as types. Every experiment function is
-// a template on a Setting, so chapter5 and the single programs run the same code:
+// The two scales the chapter's experiment runs at, as types. Every program's training
+// function is a template on a Setting, so chapter5 and the single programs run the same code
+// (each program spells its own model out; a Setting gives it the image size, the padding
+// of the CNNs and the backbone):
 //
 //   BookSetting     Kaggle cats vs dogs, 150x150 RGB, VGG-16 trained on ImageNet: the book
 //   FashionSetting  Fashion-MNIST T-shirt/top vs Shirt, 28x28 grey, a narrow VGG pretrained
@@ -12,7 +14,6 @@
 #include <string_view>
 
 #include "typenet/layers/padding.hpp"
-#include "typenet/zoo/chapter5.hpp"
 #include "typenet/zoo/vgg.hpp"
 
 namespace examples {
@@ -53,6 +54,12 @@ inline constexpr std::array<ModelFacts, 6> chapter_models{{
 }};
 inline const ModelFacts& facts(ModelId id) { return chapter_models[index_of(id)]; }
 
+// The default task's backbone: VGG's pattern at Fashion-MNIST's scale, 28 -> 14 -> 7 -> 3,
+// output 3x3x64 (576 features), 108,720 parameters. Its last block, block3, plays the part
+// of VGG-16's blocks 4 and 5 when fine-tuning (set_trainable_from("block3_conv1")).
+using VGGNarrow = tn::zoo::VGG<"vgg_narrow", 28, 28, 1, tn::zoo::VGGBlock<1, 2, 16>, tn::zoo::VGGBlock<2, 2, 32>,
+                               tn::zoo::VGGBlock<3, 3, 64>>;
+
 // The book: 150x150 RGB images, the models exactly as printed, VGG-16 from ImageNet.
 struct BookSetting {
     static constexpr std::size_t height = 150, width = 150, channels = 3;
@@ -63,11 +70,8 @@ struct BookSetting {
     // Epochs of A..F, as the chapter.
     static constexpr std::array<std::size_t, 6> epochs{30, 30, 100, 30, 100, 100};
 
-    using BasicCNN = tn::zoo::BasicCNN<150, 150, 3>;
-    using CNN = tn::zoo::RegularizedCNN<150, 150, 3>;
+    using padding = tn::Valid;  // models A-C, as the book
     using Backbone = tn::zoo::VGG16Base<150, 150>;
-    using Head = tn::zoo::BottleneckHead<Backbone::output_shape::size>;
-    using Transfer = tn::zoo::TransferModel<Backbone>;
 };
 
 // The embedded default: Fashion-MNIST at 28x28 grey. Model A keeps the book's 'valid'
@@ -85,11 +89,8 @@ struct FashionSetting {
     static constexpr std::string_view finetune_from = "block3_conv1";
     static constexpr std::array<std::size_t, 6> epochs{10, 10, 30, 30, 30, 30};
 
-    using BasicCNN = tn::zoo::BasicCNN<28, 28, 1>;  // 'valid' fits: 28 -> 13 -> 5 -> 1
-    using CNN = tn::zoo::RegularizedCNN<28, 28, 1, tn::Same>;
-    using Backbone = tn::zoo::VGGNarrow;
-    using Head = tn::zoo::BottleneckHead<Backbone::output_shape::size>;
-    using Transfer = tn::zoo::TransferModel<Backbone>;
+    using padding = tn::Same;  // models B and C (model A keeps 'valid': 28 -> 13 -> 5 -> 1)
+    using Backbone = VGGNarrow;
 };
 
 }  // namespace examples

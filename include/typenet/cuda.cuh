@@ -3,7 +3,8 @@
 // nvcc (CMake: link typenet::cuda):
 //
 //   #include <typenet/cuda.cuh>
-//   tn::on<tn::cuda, tn::zoo::BasicCNN<150, 150, 3>> model;            // weights on the GPU
+//   using Net = tn::Sequential<tn::Input<150, 150, 3>, tn::Conv2D<16, 3, tn::ReLU>, ...>;
+//   tn::on<tn::cuda, Net> model;                                       // weights on the GPU
 //   auto trainer = tn::compile(model, tn::BinaryCrossentropy{}, tn::RMSprop{.learning_rate = 1e-4f});
 //   trainer.fit(train, {.epochs = 30, .batch_size = 30});
 //   tn::io::save_weights(model, "model_a.safetensors");               // loads on the CPU too
@@ -18,5 +19,4 @@
 #include "typenet/train/predict.hpp"
 #include "typenet/train/trainer.hpp"
 #include "typenet/typenet.hpp"
-#include "typenet/zoo/chapter5.hpp"
 #include "typenet/zoo/vgg.hpp"

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "typenet/typenet.hpp"
-#include "typenet/zoo/chapter5.hpp"
+#include "chapter5/models.hpp"  // examples/: the book's models
 #include "typenet/zoo/vgg.hpp"
 
 namespace tn = typenet;
@@ -38,12 +38,12 @@ void check_summary(const std::string& got, const std::string& file) {
 BOOST_AUTO_TEST_SUITE(summaries)
 
 BOOST_AUTO_TEST_CASE(model_a_basic_cnn) {
-    tn::zoo::BasicCNN<150, 150, 3> model;
+    chapter5::BasicCNN<150, 150, 3> model;
     check_summary(tn::summary_string(model), "model_a_basic_cnn.txt");
 }
 
 BOOST_AUTO_TEST_CASE(model_b_cnn_with_dropout) {
-    tn::zoo::RegularizedCNN<150, 150, 3> model;
+    chapter5::RegularizedCNN<150, 150, 3> model;
     check_summary(tn::summary_string(model), "model_b_cnn_dropout.txt");
 }
 
@@ -53,18 +53,18 @@ BOOST_AUTO_TEST_CASE(vgg16_base_at_150) {
 }
 
 BOOST_AUTO_TEST_CASE(model_d_bottleneck_head) {
-    tn::zoo::BottleneckHead<8192> model;
+    chapter5::BottleneckHead<8192> model;
     check_summary(tn::summary_string(model), "model_d_bottleneck_head.txt");
 }
 
 BOOST_AUTO_TEST_CASE(model_e_frozen_vgg16) {
-    tn::zoo::VGGTransfer<150, 150> model;
+    chapter5::VGGTransfer<150, 150> model;
     model.get<"vgg16">().set_trainable(false);
     check_summary(tn::summary_string(model), "model_e_vgg16_frozen.txt");
 }
 
 BOOST_AUTO_TEST_CASE(model_f_fine_tuning_blocks_4_and_5) {
-    tn::zoo::VGGTransfer<150, 150> model;
+    chapter5::VGGTransfer<150, 150> model;
     model.set_trainable_from("block4_conv1");
     check_summary(tn::summary_string(model), "model_f_vgg16_finetune.txt");
     BOOST_TEST(model.trainable_param_count() == 17'437'185u);

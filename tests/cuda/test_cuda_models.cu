@@ -3,6 +3,7 @@
 // full training steps of the chapter's models (against cpu_im2col, see common.hpp), the
 // trainer's fit/evaluate/predict, allocation-free steps, and weights saved on the GPU and
 // loaded on the CPU.
+#include "chapter5/models.hpp"  // examples/: the book's models
 #include "common.hpp"
 
 namespace {
@@ -167,8 +168,8 @@ std::vector<float> one_hot_5(std::size_t n, std::uint64_t seed) {
 }  // namespace
 
 CUDA_TEST_CASE(model_a_full_training_step_at_150x150) {
-    // tn::on<tn::cuda, tn::zoo::BasicCNN<150, 150, 3>>: the chapter's model A and its RMSprop(1e-4).
-    using A = tn::zoo::BasicCNN<150, 150, 3>;
+    // tn::on<tn::cuda, chapter5::BasicCNN<150, 150, 3>>: the chapter's model A and its RMSprop(1e-4).
+    using A = chapter5::BasicCNN<150, 150, 3>;
     compare_training<A>("model A, RMSprop", 4, 1, tn::BinaryCrossentropy{}, tn::RMSprop{.learning_rate = 1e-4f},
                         [](auto&) {}, binary_labels, false);
     compare_training<A>("model A, SGD momentum", 4, 1, tn::BinaryCrossentropy{},
@@ -176,7 +177,7 @@ CUDA_TEST_CASE(model_a_full_training_step_at_150x150) {
 }
 
 CUDA_TEST_CASE(model_b_with_dropout) {
-    using B = tn::zoo::RegularizedCNN<48, 48, 3>;
+    using B = chapter5::RegularizedCNN<48, 48, 3>;
     compare_training<B>("model B (48x48), RMSprop", 6, 1, tn::BinaryCrossentropy{}, tn::RMSprop{.learning_rate = 1e-4f},
                         [](auto&) {}, binary_labels, false);
     compare_training<B>("model B (48x48), SGD momentum", 6, 2, tn::BinaryCrossentropy{},
@@ -186,7 +187,7 @@ CUDA_TEST_CASE(model_b_with_dropout) {
 CUDA_TEST_CASE(model_f_finetune_from_block4) {
     // Model F's shape at 32x32 (VGG-16's smallest input): blocks 1-3 frozen, so their
     // weights must come out of the step untouched on both devices.
-    using F = tn::zoo::VGGTransfer<32, 32>;
+    using F = chapter5::VGGTransfer<32, 32>;
     auto from_block4 = [](auto& model) { model.set_trainable_from("block4_conv1"); };
     compare_training<F>("model F (32x32), RMSprop", 2, 1, tn::BinaryCrossentropy{}, tn::RMSprop{.learning_rate = 1e-5f},
                         from_block4, binary_labels, false);
@@ -226,7 +227,7 @@ CUDA_TEST_CASE(softmax_heads_with_adam_and_sgd) {
 }
 
 CUDA_TEST_CASE(training_steps_allocate_nothing_after_the_first) {
-    tn::on<tn::cuda, tn::zoo::BasicCNN<150, 150, 3>> model;
+    tn::on<tn::cuda, chapter5::BasicCNN<150, 150, 3>> model;
     auto trainer = tn::compile(model, tn::BinaryCrossentropy{}, tn::RMSprop{.learning_rate = 1e-4f});
     const std::size_t batch = 8;
     const auto x = random_vector(batch * 150 * 150 * 3, 500, 0.0f, 1.0f);

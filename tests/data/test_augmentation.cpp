@@ -14,6 +14,7 @@
 
 #include "typenet/data/augment.hpp"
 #include "typenet/data/image_data_generator.hpp"
+#include "chapter5/augmentation.hpp"  // examples/: the book's augmentation
 
 namespace tn = typenet;
 
@@ -60,7 +61,7 @@ BOOST_AUTO_TEST_SUITE(augmentation)
 BOOST_AUTO_TEST_CASE(chapter5_augmentation_is_the_chapters_keras_call) {
     // ImageDataGenerator(rescale=1./255, zoom_range=0.3, rotation_range=50, width_shift_range=0.2,
     //                    height_shift_range=0.2, shear_range=0.2, horizontal_flip=True, fill_mode='nearest')
-    const tn::ImageDataGenerator g = tn::chapter5_augmentation();
+    const tn::ImageDataGenerator g = chapter5::training_augmentation();
     BOOST_TEST(g.rescale == 1.0f / 255.0f);
     BOOST_TEST(g.zoom_range.lower == 0.7);
     BOOST_TEST(g.zoom_range.upper == 1.3);

@@ -12,7 +12,7 @@
 
 #include "files.hpp"
 #include "synthetic_folder.hpp"
-#include "typenet/data/dataset_builder.hpp"
+#include "chapter5/dataset_builder.hpp"  // examples/: the book's builder
 #include "typenet/data/image_files.hpp"
 
 namespace tn = typenet;
@@ -25,7 +25,7 @@ std::set<std::string> names_in(const fs::path& folder) {
     for (const auto& entry : fs::directory_iterator(folder)) names.insert(entry.path().filename().string());
     return names;
 }
-tn::DatasetBuilderOptions small(const fs::path& out, std::uint64_t seed = 42) {
+chapter5::DatasetBuilderOptions small(const fs::path& out, std::uint64_t seed = 42) {
     return {.source = test_data::kaggle_folder(), .out = out, .seed = seed, .train = 60, .validation = 20, .test = 20};
 }
 }  // namespace
@@ -35,7 +35,7 @@ BOOST_AUTO_TEST_SUITE(dataset_builder)
 BOOST_AUTO_TEST_CASE(builds_three_disjoint_flat_splits_with_a_manifest) {
     test_data::TempDir dir("build");
     const fs::path out = dir.path() / "data";
-    const auto report = tn::build_dataset(small(out));
+    const auto report = chapter5::build_dataset(small(out));
 
     BOOST_CHECK(report.plan.classes == (std::vector<std::string>{"cat", "dog", "fox"}));
     std::set<std::string> all;
@@ -52,8 +52,8 @@ BOOST_AUTO_TEST_CASE(builds_three_disjoint_flat_splits_with_a_manifest) {
         for (const auto& cls : {"cat", "dog", "fox"}) BOOST_CHECK_EQUAL(per[cls], per_class);
     }
     BOOST_CHECK_EQUAL(all.size(), 300u);
-    BOOST_CHECK_EQUAL(report.plan.count("dog", tn::Split::validation), 20u);
-    BOOST_CHECK_EQUAL(report.plan.count(tn::Split::test), 60u);
+    BOOST_CHECK_EQUAL(report.plan.count("dog", chapter5::Split::validation), 20u);
+    BOOST_CHECK_EQUAL(report.plan.count(chapter5::Split::test), 60u);
 
     // The manifest lists each file with its class and split, and nothing else is left over.
     const std::string manifest = read_bytes(out / "manifest.csv");
@@ -82,17 +82,17 @@ BOOST_AUTO_TEST_CASE(builds_three_disjoint_flat_splits_with_a_manifest) {
     BOOST_CHECK(fs::equivalent(out / "training_data" / any, test_data::kaggle_folder() / any));
 
     // The chapter's printout.
-    BOOST_CHECK_EQUAL(tn::format_split_counts(report.plan),
+    BOOST_CHECK_EQUAL(chapter5::format_split_counts(report.plan),
                       "Cat datasets: (60,) (20,) (20,)\nDog datasets: (60,) (20,) (20,)\nFox datasets: (60,) (20,) (20,)\n");
 }
 
 BOOST_AUTO_TEST_CASE(the_same_seed_draws_the_same_files) {
     test_data::TempDir dir("seeds");
-    tn::build_dataset(small(dir.path() / "a", 7));
+    chapter5::build_dataset(small(dir.path() / "a", 7));
     auto copied = small(dir.path() / "b", 7);
     copied.copy = true;
-    const auto report = tn::build_dataset(copied);
-    tn::build_dataset(small(dir.path() / "c", 8));
+    const auto report = chapter5::build_dataset(copied);
+    chapter5::build_dataset(small(dir.path() / "c", 8));
     BOOST_CHECK_EQUAL(report.copies, 300u);
     BOOST_CHECK_EQUAL(report.hard_links, 0u);
     BOOST_CHECK(!fs::equivalent(dir.path() / "b" / "training_data" / *names_in(dir.path() / "b" / "training_data").begin(),
@@ -101,11 +101,11 @@ BOOST_AUTO_TEST_CASE(the_same_seed_draws_the_same_files) {
     BOOST_CHECK_EQUAL(a, read_bytes(dir.path() / "b" / "manifest.csv"));
     BOOST_CHECK_NE(a, read_bytes(dir.path() / "c" / "manifest.csv"));
     // The plan alone gives the same draw, and a draw is not simply the first files.
-    const auto plan = tn::plan_dataset(test_data::kaggle_folder(), 7, 60, 20, 20);
+    const auto plan = chapter5::plan_dataset(test_data::kaggle_folder(), 7, 60, 20, 20);
     BOOST_CHECK_EQUAL(plan.entries.size(), 300u);
     const auto train = names_in(dir.path() / "a" / "training_data");
     for (const auto& e : plan.entries)
-        if (e.split == tn::Split::train) BOOST_REQUIRE(train.count(e.file));
+        if (e.split == chapter5::Split::train) BOOST_REQUIRE(train.count(e.file));
     const auto listed = tn::list_image_files(test_data::kaggle_folder(), {"cat"});
     std::size_t first_sixty_drawn = 0;
     for (std::size_t i = 0; i < 60; ++i) first_sixty_drawn += train.count(listed.paths[i].filename().string());
@@ -117,9 +117,9 @@ BOOST_AUTO_TEST_CASE(refuses_too_few_files_and_writes_nothing) {
     auto options = small(dir.path() / "data");
     options.train = 85;  // 125 needed: cat has 131 files, dog 121, fox 106
     try {
-        tn::build_dataset(options);
+        chapter5::build_dataset(options);
         BOOST_ERROR("a short class was accepted");
-    } catch (const tn::DatasetError& e) {
+    } catch (const chapter5::DatasetError& e) {
         const std::string what = e.what();
         BOOST_CHECK_MESSAGE(what.find("\"fox\" has 106 files, 125 needed (85 train + 20 validation + 20 test)") != std::string::npos, what);
         BOOST_CHECK(what.find("\"dog\" has 121") != std::string::npos);
@@ -127,7 +127,7 @@ BOOST_AUTO_TEST_CASE(refuses_too_few_files_and_writes_nothing) {
         BOOST_CHECK(what.find("nothing was written") != std::string::npos);
     }
     BOOST_CHECK(!fs::exists(dir.path() / "data"));
-    BOOST_CHECK_THROW(tn::build_dataset({.source = dir.path() / "nowhere", .out = dir.path() / "x"}), tn::DatasetError);
+    BOOST_CHECK_THROW(chapter5::build_dataset({.source = dir.path() / "nowhere", .out = dir.path() / "x"}), chapter5::DatasetError);
     BOOST_CHECK(!fs::exists(dir.path() / "x"));
 }
 
@@ -137,9 +137,9 @@ BOOST_AUTO_TEST_CASE(never_overwrites_a_non_empty_folder_unless_told) {
     fs::create_directories(out);
     std::ofstream(out / "keep.txt") << "mine";
     try {
-        tn::build_dataset(small(out));
+        chapter5::build_dataset(small(out));
         BOOST_ERROR("a non-empty folder was written to");
-    } catch (const tn::DatasetError& e) {
+    } catch (const chapter5::DatasetError& e) {
         BOOST_CHECK(std::string(e.what()).find("not empty") != std::string::npos);
     }
     BOOST_CHECK(names_in(out) == (std::set<std::string>{"keep.txt"}));
@@ -147,26 +147,26 @@ BOOST_AUTO_TEST_CASE(never_overwrites_a_non_empty_folder_unless_told) {
     // An empty existing folder is fine; a second build needs overwrite, which replaces only
     // what the builder wrote.
     fs::remove(out / "keep.txt");
-    tn::build_dataset(small(out, 1));
+    chapter5::build_dataset(small(out, 1));
     std::ofstream(out / "keep.txt") << "mine";
     std::ofstream(out / "training_data" / "stray.jpg") << "from before";
-    BOOST_CHECK_THROW(tn::build_dataset(small(out, 2)), tn::DatasetError);
+    BOOST_CHECK_THROW(chapter5::build_dataset(small(out, 2)), chapter5::DatasetError);
     auto again = small(out, 2);
     again.overwrite = true;
-    tn::build_dataset(again);
+    chapter5::build_dataset(again);
     BOOST_CHECK_EQUAL(read_bytes(out / "keep.txt"), "mine");
     BOOST_CHECK(!fs::exists(out / "training_data" / "stray.jpg"));
     BOOST_CHECK_EQUAL(names_in(out / "training_data").size(), 180u);
     BOOST_CHECK_EQUAL(read_bytes(out / "manifest.csv"), [&] {
         test_data::TempDir fresh("fresh");
-        tn::build_dataset(small(fresh.path() / "d", 2));
+        chapter5::build_dataset(small(fresh.path() / "d", 2));
         return read_bytes(fresh.path() / "d" / "manifest.csv");
     }());
     for (const auto& name : names_in(out)) BOOST_CHECK_MESSAGE(name.find("staging") == std::string::npos, name);
     // The source itself is never an output.
     auto into_source = small(test_data::kaggle_folder());
     into_source.overwrite = true;
-    BOOST_CHECK_THROW(tn::build_dataset(into_source), tn::DatasetError);
+    BOOST_CHECK_THROW(chapter5::build_dataset(into_source), chapter5::DatasetError);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

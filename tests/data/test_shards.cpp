@@ -15,6 +15,7 @@
 #include "typenet/data/image_folder_source.hpp"
 #include "typenet/data/image_set.hpp"
 #include "typenet/data/shard.hpp"
+#include "chapter5/augmentation.hpp"  // examples/: the book's augmentation
 
 namespace tn = typenet;
 
@@ -96,7 +97,7 @@ BOOST_AUTO_TEST_CASE(array_source_shards_are_the_one_process_epoch) {
 
 BOOST_AUTO_TEST_CASE(augmented_shards_draw_the_one_process_transforms) {
     const auto raw = tn::load_image_set(test_data::kaggle_folder(), {.size = {12, 14, 3}, .rescale = 1, .log = nullptr});
-    const tn::ImageArrayOptions options{.generator = tn::chapter5_augmentation(), .seed = 5, .workers = 2, .prefetch = 8};
+    const tn::ImageArrayOptions options{.generator = chapter5::training_augmentation(), .seed = 5, .workers = 2, .prefetch = 8};
     tn::ImageArraySource one(raw.images, raw.labels, options), r0(raw.images, raw.labels, options),
         r1(raw.images, raw.labels, options);
     const Samples whole = read_all(one, 2), split = read_sharded({&r0, &r1}, 31, 2);
@@ -108,7 +109,7 @@ BOOST_AUTO_TEST_CASE(augmented_shards_draw_the_one_process_transforms) {
 BOOST_AUTO_TEST_CASE(folder_shards_read_only_their_files) {
     tn::ImageFolderOptions o;
     o.size = {12, 14, 3};
-    o.generator = tn::chapter5_augmentation();
+    o.generator = chapter5::training_augmentation();
     o.seed = 4;
     o.workers = 1;
     o.log = nullptr;

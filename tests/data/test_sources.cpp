@@ -17,7 +17,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "synthetic_folder.hpp"
-#include "typenet/data/augmentation_grid.hpp"
+#include "chapter5/augmentation.hpp"  // examples/: the book's augmentation
 #include "typenet/data/image_array_source.hpp"
 #include "typenet/data/image_folder_source.hpp"
 #include "typenet/data/image_set.hpp"
@@ -26,7 +26,7 @@ namespace tn = typenet;
 namespace fs = std::filesystem;
 
 namespace {
-const tn::ImageDataGenerator chapter_augmentation = tn::chapter5_augmentation();
+const tn::ImageDataGenerator chapter_augmentation = chapter5::training_augmentation();
 
 struct Epoch {
     std::vector<float> x, y;
@@ -208,9 +208,9 @@ BOOST_AUTO_TEST_CASE(augmentation_grid_is_written_as_png) {
     test_data::TempDir dir("grid");
     const fs::path png = dir.path() / "augmentation.png";
     const std::vector<fs::path> files{test_data::kaggle_folder() / "cat.3.jpg", test_data::kaggle_folder() / "dog.4.jpg"};
-    tn::AugmentationGridOptions options;
+    chapter5::AugmentationGridOptions options;
     options.seed = 42;
-    tn::write_augmentation_grid(files, chapter_augmentation, png, {60, 50, 3}, options);
+    chapter5::write_augmentation_grid(files, chapter_augmentation, png, {60, 50, 3}, options);
     const cv::Mat grid = cv::imread(png.string());
     BOOST_REQUIRE(!grid.empty());
     const int m = options.margin, title = 22;
@@ -225,7 +225,7 @@ BOOST_AUTO_TEST_CASE(augmentation_grid_is_written_as_png) {
         BOOST_CHECK_GT(cv::norm(grid(cv::Rect(m + v * (50 + m), m + title, 50, 60)), bgr, cv::NORM_L1), 0.0);
     // Written atomically: no temporary left behind; a missing folder is a clear error.
     BOOST_CHECK_EQUAL(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
-    BOOST_CHECK_THROW(tn::write_augmentation_grid(files, chapter_augmentation, dir.path() / "no" / "x.png", {60, 50, 3}),
+    BOOST_CHECK_THROW(chapter5::write_augmentation_grid(files, chapter_augmentation, dir.path() / "no" / "x.png", {60, 50, 3}),
                       std::runtime_error);
 }
 

@@ -9,6 +9,7 @@
 #   -DREPORT_REGEX=re@@re@@... each must match the report's text
 #   -DNEEDS=path               prints "SKIPPED: ..." (the test's skip expression) when missing
 #   -DCLEAN=dir@@dir           removed before the run
+#   -DGOLDEN=f@@f              stdout must be these files' text, one after the other (Keras's summaries)
 cmake_minimum_required(VERSION 3.22)
 
 if(DEFINED NEEDS AND NOT EXISTS "${NEEDS}")
@@ -47,6 +48,17 @@ if(DEFINED REGEX)
       string(APPEND problems "\n  the output does not match '${re}'")
     endif()
   endforeach()
+endif()
+if(DEFINED GOLDEN)
+  string(REPLACE "@@" ";" goldens "${GOLDEN}")
+  set(expected "")
+  foreach(g IN LISTS goldens)
+    file(READ "${g}" part)
+    string(APPEND expected "${part}")
+  endforeach()
+  if(NOT out STREQUAL expected)
+    string(APPEND problems "\n  the output is not the text of ${GOLDEN}")
+  endif()
 endif()
 if(DEFINED FILES)
   string(REPLACE "@@" ";" files "${FILES}")

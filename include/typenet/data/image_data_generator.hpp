@@ -127,20 +127,6 @@ struct ImageDataGenerator {
     }
 };
 
-// The chapter's training augmentation (models C, E and F), as its Keras call reads:
-// ImageDataGenerator(rescale=1./255, zoom_range=0.3, rotation_range=50,
-//                    width_shift_range=0.2, height_shift_range=0.2, shear_range=0.2,
-//                    horizontal_flip=True, fill_mode='nearest')
-inline ImageDataGenerator chapter5_augmentation() {
-    return ImageDataGenerator{.rotation_range = 50,
-                              .width_shift_range = 0.2,
-                              .height_shift_range = 0.2,
-                              .shear_range = 0.2,
-                              .zoom_range = 0.3,
-                              .horizontal_flip = true,
-                              .fill_mode = FillMode::nearest};
-}
-
 // Throws std::invalid_argument naming the setting at fault.
 inline void validate(const ImageDataGenerator& g) {
     auto check = [](bool ok, const std::string& what) {

@@ -1,9 +1,9 @@
 // typenet/data/preprocessing.hpp
 // How pixels are prepared for a network, chosen together with its (pretrained) weights:
 //
-//   Preprocessing::chapter   RGB (or grey) scaled by 1/255 into [0, 1]. What the chapter
-//                            feeds every model, VGG-16 included: use it for parity with
-//                            the book's numbers.
+//   Preprocessing::rescale   RGB (or grey) scaled by 1/255 into [0, 1] (Keras's
+//                            rescale=1./255). What most Keras tutorials feed every model,
+//                            a pretrained VGG-16 included.
 //   Preprocessing::caffe     Keras's keras.applications.vgg16.preprocess_input ('caffe'
 //                            mode): RGB turned into BGR, then the ImageNet channel means
 //                            103.939 (B), 116.779 (G), 123.68 (R) subtracted, no scaling.
@@ -33,13 +33,13 @@
 
 namespace typenet {
 
-enum class Preprocessing { chapter, caffe };
+enum class Preprocessing { rescale, caffe };
 
 // ImageNet's mean pixel in Keras's caffe mode, in BGR order (keras_applications/imagenet_utils.py).
 inline constexpr std::array<float, 3> caffe_bgr_mean{103.939f, 116.779f, 123.68f};
 
 inline std::string_view to_string(Preprocessing mode) {
-    return mode == Preprocessing::caffe ? "caffe" : "chapter";
+    return mode == Preprocessing::caffe ? "caffe" : "rescale";
 }
 
 // One line for logs and reports.
@@ -47,21 +47,21 @@ inline std::string describe(Preprocessing mode) {
     if (mode == Preprocessing::caffe)
         return "caffe (Keras vgg16.preprocess_input: RGB to BGR, minus ImageNet means 103.939/116.779/123.68, "
                "no scaling)";
-    return "chapter (RGB scaled by 1/255, as the book feeds VGG-16)";
+    return "rescale (RGB scaled by 1/255)";
 }
 
-// "chapter" or "caffe"; anything else throws std::invalid_argument naming the choices.
+// "rescale" or "caffe"; anything else throws std::invalid_argument naming the choices.
 inline Preprocessing parse_preprocessing(std::string_view name) {
-    if (name == "chapter") return Preprocessing::chapter;
+    if (name == "rescale") return Preprocessing::rescale;
     if (name == "caffe") return Preprocessing::caffe;
     throw std::invalid_argument("unknown preprocessing '" + std::string(name) +
-                                "': use 'chapter' (RGB / 255, the book's) or 'caffe' (Keras VGG-16 "
+                                "': use 'rescale' (RGB / 255) or 'caffe' (Keras VGG-16 "
                                 "preprocess_input: BGR minus the ImageNet means)");
 }
 
 // Whether a mode can prepare images of `channels` channels (caffe needs RGB).
 inline bool supports(Preprocessing mode, std::size_t channels) {
-    return mode == Preprocessing::chapter || channels == 3;
+    return mode == Preprocessing::rescale || channels == 3;
 }
 
 // In place: `count` floats of HWC pixels (any number of images) with `channels` channels,
@@ -74,7 +74,7 @@ inline void preprocess_input(float* pixels, std::size_t count, std::size_t chann
     if (!supports(mode, channels))
         throw std::invalid_argument("preprocess_input: caffe mode swaps RGB to BGR and needs 3 channels, the "
                                     "images have " + std::to_string(channels));
-    if (mode == Preprocessing::chapter) {
+    if (mode == Preprocessing::rescale) {
         constexpr float scale = 1.0f / 255.0f;
         for (std::size_t i = 0; i < count; ++i) pixels[i] *= scale;
         return;

@@ -1,4 +1,4 @@
-// examples/common/efficiency.hpp
+// examples/chapter5/efficiency.hpp
 // Beyond the chapter: how test accuracy depends on the number of training images, for
 // the best from-scratch recipe (model B: CNN + dropout, images in memory) and the best
 // transfer recipe (model F: fine-tuned backbone + augmentation). Each size draws its
@@ -8,6 +8,8 @@
 // that it sees as many batches as the full set, up to efficiency_epoch_cap times the
 // main run's epochs (fewer images are not also punished with fewer updates, and the time
 // stays bounded).
+// A piece of chapter5.cpp: it trains model B's and model F's networks (cnn_regularized.cpp,
+// vgg16_finetune.cpp), which chapter5.cpp includes before it.
 #pragma once
 
 #include <algorithm>
@@ -18,24 +20,32 @@
 
 #include "common/evaluation.hpp"
 #include "common/experiment.hpp"
-#include "common/steps.hpp"
+#include "common/image_data.hpp"
+#include "common/report.hpp"
+#include "typenet/train/callbacks.hpp"
+#include "typenet/train/trainer.hpp"
 
 namespace examples {
-
-inline constexpr std::size_t efficiency_epoch_cap = 3;
-
-struct EfficiencyRow {
-    std::size_t per_class = 0;
-    std::size_t epochs_scratch = 0, epochs_finetuned = 0;
-    double scratch_accuracy = 0;    // model B's recipe
-    double finetuned_accuracy = 0;  // model F's recipe
-    bool from_main_run = false;     // the full training split: the scores of the main models
-};
 
 // Epochs for `per_class` images when the full run has `full_per_class` and `epochs`.
 inline std::size_t efficiency_epochs(std::size_t epochs, std::size_t full_per_class, std::size_t per_class) {
     const std::size_t same_batches = (epochs * full_per_class + per_class - 1) / std::max<std::size_t>(per_class, 1);
     return std::clamp<std::size_t>(same_batches, epochs, epochs * efficiency_epoch_cap);
+}
+
+// The main runs' compile and fit (binary cross-entropy, RMSprop at the plan's rate), on a
+// subset and without validation; --resume continues it from <out>/<name>.training_state.
+template <class Setting, class Model>
+tn::History fit_without_validation(Experiment<Setting>& exp, Model& model, const TrainingPlan& plan,
+                                   tn::BatchSource& train, const std::string& name) {
+    auto trainer = tn::compile(model, tn::BinaryCrossentropy{}, tn::RMSprop{.learning_rate = plan.learning_rate});
+    tn::BackupAndRestore backup = resume_state(exp, exp.out() / (name + ".training_state"));
+    log_plan(exp, plan, train, nullptr);
+    return trainer.fit(train, {.epochs = plan.epochs,
+                               .batch_size = plan.batch_size,
+                               .verbose = exp.options().verbose(),
+                               .callbacks = {&backup},
+                               .out = &exp.log()});
 }
 
 template <class Setting>
@@ -67,23 +77,22 @@ std::vector<EfficiencyRow> data_efficiency(Experiment<Setting>& exp, const std::
         {
             TrainingPlan plan = b_plan;
             plan.epochs = row.epochs_scratch = efficiency_epochs(b_plan.epochs, full, row.per_class);
-            auto model = std::make_unique<typename Setting::CNN>(exp.options().seed);
-            PreparedSource train = plain_source(subset, tn::Preprocessing::chapter, true, exp.options().seed);
-            const tn::History history = fit_model(
-                exp, *model, plan, *train, nullptr,
-                exp.out() / ("efficiency_B_" + std::to_string(row.per_class) + "_per_class.training_state"));
-            row.scratch_accuracy = accuracy_of(probabilities(*model, data.test, tn::Preprocessing::chapter), data.test);
+            auto model = std::make_unique<cnn_regularized::Model<Setting>>(exp.options().seed);
+            PreparedSource train = plain_source(subset, cnn_regularized::preprocessing, true, exp.options().seed);
+            const tn::History history = fit_without_validation(
+                exp, *model, plan, *train, "efficiency_B_" + std::to_string(row.per_class) + "_per_class");
+            row.scratch_accuracy =
+                accuracy_of(probabilities(*model, data.test, cnn_regularized::preprocessing), data.test);
             for (std::size_t k : history.samples) images += k;
             for (double s : history.train_seconds) training_seconds += s;
         }
         {
             TrainingPlan plan = f_plan;
             plan.epochs = row.epochs_finetuned = efficiency_epochs(f_plan.epochs, full, row.per_class);
-            auto model = transfer_model(exp, ModelId::F);
+            auto model = vgg16_finetune::model(exp);
             PreparedSource train = augmented_source(exp, subset, exp.preprocessing());
-            const tn::History history = fit_model(
-                exp, *model, plan, *train, nullptr,
-                exp.out() / ("efficiency_F_" + std::to_string(row.per_class) + "_per_class.training_state"));
+            const tn::History history = fit_without_validation(
+                exp, *model, plan, *train, "efficiency_F_" + std::to_string(row.per_class) + "_per_class");
             row.finetuned_accuracy = accuracy_of(probabilities(*model, data.test, exp.preprocessing()), data.test);
             for (std::size_t k : history.samples) images += k;
             for (double s : history.train_seconds) training_seconds += s;

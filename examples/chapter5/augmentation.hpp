@@ -1,4 +1,8 @@
-// typenet/data/augmentation_grid.hpp
+// examples/chapter5/augmentation.hpp
+// The book's augmentation (models C, E and F) and its picture of it. This is the book's, not
+// the library's: the library has ImageDataGenerator and augment_image; this header only
+// holds the chapter's settings and the chapter's figure.
+//
 // The chapter's picture of augmentation: each image as loaded, then `variants` augmented
 // versions of it side by side (one row per image), written as a PNG. The variants are the
 // ones the generator would make (same draw, same resampling); rescale is left out so the
@@ -23,7 +27,23 @@
 #include "typenet/data/image_data_generator.hpp"
 #include "typenet/data/image_loading.hpp"
 
-namespace typenet {
+namespace chapter5 {
+
+namespace tn = typenet;
+
+// The chapter's training augmentation (models C, E and F), as its Keras call reads:
+// ImageDataGenerator(rescale=1./255, zoom_range=0.3, rotation_range=50,
+//                    width_shift_range=0.2, height_shift_range=0.2, shear_range=0.2,
+//                    horizontal_flip=True, fill_mode='nearest')
+inline tn::ImageDataGenerator training_augmentation() {
+    return tn::ImageDataGenerator{.rotation_range = 50,
+                                  .width_shift_range = 0.2,
+                                  .height_shift_range = 0.2,
+                                  .shear_range = 0.2,
+                                  .zoom_range = 0.3,
+                                  .horizontal_flip = true,
+                                  .fill_mode = tn::FillMode::nearest};
+}
 
 struct AugmentationGridOptions {
     std::size_t variants = 5;  // augmented versions per image
@@ -34,15 +54,15 @@ struct AugmentationGridOptions {
 
 // images: 8-bit RGB (CV_8UC3) or gray (CV_8UC1), all the same size. Returns the grid as
 // 8-bit BGR, ready for cv::imwrite.
-inline cv::Mat augmentation_grid(const std::vector<cv::Mat>& images, const ImageDataGenerator& generator,
+inline cv::Mat augmentation_grid(const std::vector<cv::Mat>& images, const tn::ImageDataGenerator& generator,
                                  const AugmentationGridOptions& options = {}) {
     if (images.empty()) throw std::invalid_argument("augmentation_grid: no images");
-    validate(generator);
+    tn::validate(generator);
     const cv::Size tile = images.front().size();
     for (const auto& image : images)
         if (image.size() != tile || (image.type() != CV_8UC3 && image.type() != CV_8UC1))
             throw std::invalid_argument("augmentation_grid: images must be 8-bit RGB or gray, all of one size");
-    ImageDataGenerator shown = generator;
+    tn::ImageDataGenerator shown = generator;
     shown.rescale = 1.0f;
 
     const int columns = static_cast<int>(options.variants) + 1, rows = static_cast<int>(images.size());
@@ -58,9 +78,9 @@ inline cv::Mat augmentation_grid(const std::vector<cv::Mat>& images, const Image
             if (c == 0) {
                 shown_tile = rgb;
             } else {
-                Random rng = augmentation_random(options.seed, static_cast<std::uint64_t>(c - 1),
+                tn::Random rng = tn::augmentation_random(options.seed, static_cast<std::uint64_t>(c - 1),
                                                  static_cast<std::uint64_t>(r));
-                cv::Mat augmented = augment_image(rgb, shown, rng);
+                cv::Mat augmented = tn::augment_image(rgb, shown, rng);
                 augmented.convertTo(shown_tile, CV_8U);  // saturates to 0..255
             }
             const int x = m + c * (tile.width + m), y = m + r * (tile.height + title + m);
@@ -100,12 +120,12 @@ inline void write_png_atomically(const cv::Mat& image, const std::filesystem::pa
 
 // Reads each file at `size` (as the model sees it) and writes the grid to `png`.
 inline void write_augmentation_grid(const std::vector<std::filesystem::path>& files,
-                                    const ImageDataGenerator& generator, const std::filesystem::path& png,
-                                    ImageSize size = {}, const AugmentationGridOptions& options = {},
-                                    Interpolation resize = Interpolation::nearest) {
+                                    const tn::ImageDataGenerator& generator, const std::filesystem::path& png,
+                                    tn::ImageSize size = {}, const AugmentationGridOptions& options = {},
+                                    tn::Interpolation resize = tn::Interpolation::nearest) {
     std::vector<cv::Mat> images;
-    for (const auto& file : files) images.push_back(read_image(file, size, resize));
+    for (const auto& file : files) images.push_back(tn::read_image(file, size, resize));
     detail::write_png_atomically(augmentation_grid(images, generator, options), png);
 }
 
-}  // namespace typenet
+}  // namespace chapter5

@@ -1,4 +1,5 @@
-// typenet/data/dataset_builder.hpp
+// examples/chapter5/dataset_builder.hpp
+// The book's, not the library's (the library reads image folders; this makes the chapter's).
 // The chapter's "Datasets Builder": from the Kaggle folder (cat.<n>.jpg, dog.<n>.jpg, any
 // number of classes by file-name prefix) draw per class 1500 training, then 500
 // validation, then 500 test files without replacement, and write them as three flat
@@ -37,7 +38,9 @@
 #include "typenet/core/random.hpp"
 #include "typenet/data/image_files.hpp"
 
-namespace typenet {
+namespace chapter5 {
+
+namespace tn = typenet;
 
 enum class Split { train, validation, test };
 
@@ -128,9 +131,9 @@ inline std::string csv_field(const std::string& text) {
 inline DatasetPlan plan_dataset(const std::filesystem::path& source, std::uint64_t seed, std::size_t train,
                                 std::size_t validation, std::size_t test) {
     namespace fs = std::filesystem;
-    ImageFiles listed;
+    tn::ImageFiles listed;
     try {
-        listed = list_image_files(source);
+        listed = tn::list_image_files(source);
     } catch (const std::exception& e) {
         throw DatasetError(std::string("dataset builder: ") + e.what());
     }
@@ -159,7 +162,7 @@ inline DatasetPlan plan_dataset(const std::filesystem::path& source, std::uint64
         for (std::size_t i = 0; i < listed.size(); ++i)
             if (listed.labels[i] == c) names.push_back(listed.paths[i].filename().string());
         // Partial Fisher-Yates: the first `needed` places are a draw without replacement.
-        Random rng(seed * 0x9E3779B97F4A7C15ull ^ detail::fnv1a(plan.classes[c]));
+        tn::Random rng(seed * 0x9E3779B97F4A7C15ull ^ detail::fnv1a(plan.classes[c]));
         for (std::size_t k = 0; k < needed; ++k) std::swap(names[k], names[k + rng.below(names.size() - k)]);
         auto take = [&](std::size_t from, std::size_t n, Split split) {
             std::vector<std::string> chosen(names.begin() + static_cast<std::ptrdiff_t>(from),
@@ -259,4 +262,4 @@ inline DatasetReport build_dataset(const DatasetBuilderOptions& options) {
     return report;
 }
 
-}  // namespace typenet
+}  // namespace chapter5
