@@ -23,6 +23,11 @@
 //   backward(x, y, dy, dx, batch, dy_is_preactivation)
 //       fills parameter gradients when trainable, and dx (may be null: nobody needs it).
 //       dy_is_preactivation: dy is already dL/d(pre-activation), as a fused loss gives.
+//
+// A spec has auto_prefix (Keras's name prefix), explicit_name ("" for an automatic name)
+// and bind<In, Device, Name>. layers/contract.hpp states all of this as concepts
+// (LayerSpecFor, BoundLayer), which the fold checks; the kernels a layer may call are
+// listed once in backend/kernels.hpp; docs/layers.md walks through a new layer.
 #pragma once
 
 #include <cstddef>
