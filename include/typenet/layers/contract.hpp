@@ -87,75 +87,6 @@ concept BoundLayer = std::default_initializable<L> && std::copy_constructible<L>
 
 namespace detail {
 
-template <class>
-inline constexpr bool contract_broken = false;
-
-// Each check reports the first member a spec or a bound layer misses, in one
-// static_assert, and answers whether the fold may go on with it. The static_assert
-// names the concept with the layer's type (clang prints it in the error line, GCC in
-// the note above it).
-template <class Spec, class In, class Device, FixedString Name>
-constexpr bool check_layer_spec() {
-    if constexpr (!HasAutoPrefix<Spec>) {
-        static_assert(HasAutoPrefix<Spec>,
-                      "layer contract: the layer spec has no auto_prefix (add static constexpr FixedString "
-                      "auto_prefix = \"my_layer\"; Keras's automatic name prefix; see docs/layers.md)");
-        return false;
-    } else if constexpr (!HasExplicitName<Spec>) {
-        static_assert(HasExplicitName<Spec>,
-                      "layer contract: the layer spec has no explicit_name (add static constexpr FixedString "
-                      "explicit_name = \"\"; or the name the user gave; see docs/layers.md)");
-        return false;
-    } else if constexpr (!BindsTo<Spec, In, Device, Name>) {
-        static_assert(BindsTo<Spec, In, Device, Name>,
-                      "layer contract: the layer spec has no bind (add template <class In, class Device, "
-                      "FixedString Name> using bind = MyLayer<In, Device, Name>; see docs/layers.md)");
-        return false;
-    } else {
-        return true;
-    }
-}
-
-template <class L>
-constexpr bool check_bound_layer() {
-    if constexpr (!std::default_initializable<L> || !std::copy_constructible<L>) {
-        static_assert(std::default_initializable<L> && std::copy_constructible<L>,
-                      "layer contract: a bound layer must be default-constructible and copyable");
-        return false;
-    } else if constexpr (!HasLayerShapes<L> || !HasLayerCounts<L> || !HasLayerNames<L>) {
-        static_assert(HasLayerShapes<L> && HasLayerCounts<L> && HasLayerNames<L>,
-                      "layer contract: the bound layer has no input_shape/output_shape/param_count/state_count/"
-                      "name/keras_type (derive it from LayerBase<In, Out, Name, \"KerasType\", Params>)");
-        return false;
-    } else if constexpr (!HasOkFlag<L>) {
-        static_assert(HasOkFlag<L>,
-                      "layer contract: the bound layer has no ok (add static constexpr bool ok = true; or false "
-                      "when a shape rule failed and was reported)");
-        return false;
-    } else if constexpr (!HasTrainableFlag<L>) {
-        static_assert(HasTrainableFlag<L>,
-                      "layer contract: the bound layer has no trainable flag (derive it from LayerBase)");
-        return false;
-    } else if constexpr (!HasParameters<L>) {
-        static_assert(HasParameters<L>,
-                      "layer contract: the bound layer has no parameters() and initialize(Random&) (derive it "
-                      "from NoParameters<Device> when it has no weights)");
-        return false;
-    } else if constexpr (!HasForward<L>) {
-        static_assert(HasForward<L>,
-                      "layer contract: the bound layer has no forward(const float* x, float* y, std::size_t "
-                      "batch, Mode mode)");
-        return false;
-    } else if constexpr (!HasBackward<L>) {
-        static_assert(HasBackward<L>,
-                      "layer contract: the bound layer has no backward(const float* x, const float* y, const "
-                      "float* dy, float* dx, std::size_t batch, bool dy_is_preactivation)");
-        return false;
-    } else {
-        return true;
-    }
-}
-
 // Models and blocks (model/chain.hpp, model/block.hpp) bind as layers too; they are
 // the library's own and their layers were checked when they were bound.
 template <class L>
@@ -167,6 +98,57 @@ constexpr bool is_composite_layer() {
         return L::is_model;
     else
         return false;
+}
+
+// The layer a spec binds to, or void when it has no bind.
+template <class Spec, class In, class Device, FixedString Name>
+struct bound_layer_of {
+    using type = void;
+};
+template <class Spec, class In, class Device, FixedString Name>
+    requires BindsTo<Spec, In, Device, Name>
+struct bound_layer_of<Spec, In, Device, Name> {
+    using type = typename Spec::template bind<In, Device, Name>;
+};
+
+// Reports the first member a spec, or the layer it binds to, misses, in one failed
+// static_assert (the others hold), and answers whether the fold may bind it. The
+// instantiation note above the error names the spec's type and the layer's name.
+template <class Spec, class In, class Device, FixedString Name>
+constexpr bool check_layer_contract() {
+    using L = typename bound_layer_of<Spec, In, Device, Name>::type;
+    constexpr int missing = !HasAutoPrefix<Spec>                                           ? 1
+                            : !HasExplicitName<Spec>                                       ? 2
+                            : !BindsTo<Spec, In, Device, Name>                             ? 3
+                            : is_composite_layer<L>()                                      ? 0
+                            : !(std::default_initializable<L> && std::copy_constructible<L>) ? 4
+                            : !(HasLayerShapes<L> && HasLayerCounts<L> && HasLayerNames<L>) ? 5
+                            : !HasOkFlag<L>                                                ? 6
+                            : !HasTrainableFlag<L>                                         ? 7
+                            : !HasParameters<L>                                            ? 8
+                            : !HasForward<L>                                               ? 9
+                            : !HasBackward<L>                                              ? 10
+                                                                                           : 0;
+    static_assert(missing != 1, "layer contract: the layer spec has no auto_prefix (add static constexpr FixedString "
+                                "auto_prefix = \"my_layer\"; Keras's automatic name prefix; see docs/layers.md)");
+    static_assert(missing != 2, "layer contract: the layer spec has no explicit_name (add static constexpr "
+                                "FixedString explicit_name = \"\"; or the name the user gave; see docs/layers.md)");
+    static_assert(missing != 3, "layer contract: the layer spec has no bind (add template <class In, class Device, "
+                                "FixedString Name> using bind = MyLayer<In, Device, Name>; see docs/layers.md)");
+    static_assert(missing != 4, "layer contract: a bound layer must be default-constructible and copyable");
+    static_assert(missing != 5, "layer contract: the bound layer has no input_shape/output_shape/param_count/"
+                                "state_count/name/keras_type (derive it from LayerBase<In, Out, Name, \"KerasType\", "
+                                "Params>)");
+    static_assert(missing != 6, "layer contract: the bound layer has no ok (add static constexpr bool ok = true; or "
+                                "false when a shape rule failed and was reported)");
+    static_assert(missing != 7, "layer contract: the bound layer has no trainable flag (derive it from LayerBase)");
+    static_assert(missing != 8, "layer contract: the bound layer has no parameters() and initialize(Random&) (derive "
+                                "it from NoParameters<Device> when it has no weights)");
+    static_assert(missing != 9, "layer contract: the bound layer has no forward(const float* x, float* y, "
+                                "std::size_t batch, Mode mode)");
+    static_assert(missing != 10, "layer contract: the bound layer has no backward(const float* x, const float* y, "
+                                 "const float* dy, float* dx, std::size_t batch, bool dy_is_preactivation)");
+    return missing == 0;
 }
 
 // The names a fold reads from every spec before it binds any, read so that a spec

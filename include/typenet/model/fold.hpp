@@ -78,8 +78,8 @@ constexpr std::array<FixedString, sizeof...(Specs)> layer_names() {
 }
 
 // ---- The fold ----------------------------------------------------------------------
-// Each step checks the layer contract (layers/contract.hpp) before and after binding;
-// a spec or a layer that breaks it is reported once and replaced by an Unbound stand-in.
+// Each step checks the layer contract (layers/contract.hpp) of the spec and of the layer
+// it binds to; one that breaks it is reported once and replaced by an Unbound stand-in.
 template <class Device, class CurrentShape, bool Ok, class... Bound>
 struct FoldState {
     using shape = CurrentShape;
@@ -94,17 +94,11 @@ template <class Device, class S, bool Ok, class... Bound, class Spec, FixedStrin
 constexpr auto operator>>(FoldState<Device, S, Ok, Bound...>, FoldStep<Spec, Name>) {
     if constexpr (!Ok) {
         return FoldState<Device, S, false, Bound..., Unbound<S, Device, Name>>{};
-    } else if constexpr (!check_layer_spec<Spec, S, Device, Name>()) {
+    } else if constexpr (!check_layer_contract<Spec, S, Device, Name>()) {
         return FoldState<Device, S, false, Bound..., Unbound<S, Device, Name>>{};
     } else {
         using Layer = typename Spec::template bind<S, Device, Name>;
-        // Models and blocks are the library's own and hold layers checked when they were bound.
-        if constexpr (is_composite_layer<Layer>())
-            return FoldState<Device, typename Layer::output_shape, Layer::ok, Bound..., Layer>{};
-        else if constexpr (!check_bound_layer<Layer>())
-            return FoldState<Device, S, false, Bound..., Unbound<S, Device, Name>>{};
-        else
-            return FoldState<Device, typename Layer::output_shape, Layer::ok, Bound..., Layer>{};
+        return FoldState<Device, typename Layer::output_shape, Layer::ok, Bound..., Layer>{};
     }
 }
 
