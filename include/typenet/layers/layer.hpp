@@ -63,6 +63,14 @@ struct LayerBase {
     void set_trainable(bool value) { trainable = value; }
 };
 
+// The names every spec gives (layers/contract.hpp): Keras's automatic prefix, and the
+// name the user gave or "". A spec derives from it and adds its bind.
+template <FixedString AutoPrefix, FixedString ExplicitName = "">
+struct SpecNames {
+    static constexpr FixedString auto_prefix = AutoPrefix;
+    static constexpr FixedString explicit_name = ExplicitName;
+};
+
 // A layer without weights: no parameters, nothing to initialise.
 template <class Device>
 struct NoParameters {
