@@ -5,37 +5,14 @@
 // 1e-4 (check.hpp says how it is measured).
 #include "common.hpp"
 
-// Kernels<cuda> mirrors Kernels<cpu> member for member, with the same signatures.
+// Kernels<cuda> mirrors Kernels<cpu> member for member (the one list in
+// backend/kernels.hpp), with the same signatures.
 #define SAME_SIGNATURE(member)                                                                         \
     static_assert(std::is_same_v<decltype(CpuKernels::member), decltype(GpuKernels::member)>,        \
-                  "Kernels<cuda>::" #member " must have the signature of Kernels<cpu>::" #member)
-SAME_SIGNATURE(gemm);
-SAME_SIGNATURE(bias_activation);
-SAME_SIGNATURE(activation_backward);
-SAME_SIGNATURE(column_sums);
-SAME_SIGNATURE(maxpool_forward);
-SAME_SIGNATURE(maxpool_backward);
-SAME_SIGNATURE(dropout_forward);
-SAME_SIGNATURE(dropout_backward);
-SAME_SIGNATURE(copy);
-SAME_SIGNATURE(fill);
-SAME_SIGNATURE(loss_value_and_gradient);
-SAME_SIGNATURE(sgd_update);
-SAME_SIGNATURE(rmsprop_update);
-SAME_SIGNATURE(adam_update);
-SAME_SIGNATURE(batchnorm_forward_training);
-SAME_SIGNATURE(batchnorm_forward_inference);
-SAME_SIGNATURE(batchnorm_backward);
-SAME_SIGNATURE(depthwise_conv2d_forward);
-SAME_SIGNATURE(depthwise_conv2d_backward);
-SAME_SIGNATURE(avgpool_forward);
-SAME_SIGNATURE(avgpool_backward);
-SAME_SIGNATURE(zero_pad_forward);
-SAME_SIGNATURE(zero_pad_backward);
-SAME_SIGNATURE(relu_forward);
-SAME_SIGNATURE(relu_backward);
-SAME_SIGNATURE(accumulate);
-SAME_SIGNATURE(copy_channels);
+                  "Kernels<cuda>::" #member " must have the signature of Kernels<cpu>::" #member);
+#define CHECKED_BELOW(member)
+TYPENET_KERNEL_NAMES(SAME_SIGNATURE, CHECKED_BELOW)
+#undef CHECKED_BELOW
 #undef SAME_SIGNATURE
 // The convolutions differ only in the workspace's device.
 static_assert(std::is_invocable_v<decltype(GpuKernels::conv2d_forward), const tn::ConvGeometry&, const float*,

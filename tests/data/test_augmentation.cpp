@@ -75,7 +75,58 @@ BOOST_AUTO_TEST_CASE(chapter5_augmentation_is_the_chapters_keras_call) {
     BOOST_TEST(g.without_augmentation().augments() == false);  // validation: rescale only
 }
 
-BOOST_AUTO_TEST_CASE(random_transform_draws_in_keras_order_and_ranges) {
+// numpy's draws, as recorded after np.random.seed(seed): uniform(low, high) is
+// low + (high - low) * u, as numpy's legacy RandomState computes it.
+struct KerasDraws {
+    std::vector<double> units;
+    std::size_t used = 0;
+    double uniform_double(double low, double high) {
+        BOOST_REQUIRE_LT(used, units.size());
+        return low + (high - low) * units[used++];
+    }
+};
+
+BOOST_AUTO_TEST_CASE(random_transform_makes_the_draws_keras_made) {
+    // keras_draws.json: for five settings, two shapes and four seeds, the units numpy drew
+    // and the transform keras-preprocessing 1.1.2's get_random_transform made of them.
+    const auto fixture = read_json("keras_draws.json");
+    BOOST_REQUIRE_EQUAL(fixture["cases"].size(), 40u);
+    for (const auto& c : fixture["cases"]) {
+        const auto& s = c["settings"];
+        tn::ImageDataGenerator g;
+        g.rotation_range = s.value("rotation_range", 0.0);
+        g.width_shift_range = s.value("width_shift_range", 0.0);
+        g.height_shift_range = s.value("height_shift_range", 0.0);
+        g.shear_range = s.value("shear_range", 0.0);
+        if (s.contains("zoom_range"))
+            g.zoom_range = s["zoom_range"].is_array() ? tn::ZoomRange(s["zoom_range"][0], s["zoom_range"][1])
+                                                      : tn::ZoomRange(s["zoom_range"].get<double>());
+        g.horizontal_flip = s.value("horizontal_flip", false);
+        g.vertical_flip = s.value("vertical_flip", false);
+        g.channel_shift_range = s.value("channel_shift_range", 0.0);
+
+        KerasDraws draws{c["units"].get<std::vector<double>>()};
+        const auto p = tn::random_transform(g, c["shape"][0], c["shape"][1], draws);
+        const auto& k = c["transform"];
+        const std::string what = s.dump() + " seed " + c["seed"].dump() + " shape " + c["shape"].dump();
+        BOOST_TEST_CONTEXT(what) {
+            BOOST_TEST(draws.used == c["used"].get<std::size_t>());  // as many draws as Keras
+            BOOST_TEST(p.theta == k["theta"].get<double>());
+            BOOST_TEST(p.tx == k["tx"].get<double>());
+            BOOST_TEST(p.ty == k["ty"].get<double>());
+            BOOST_TEST(p.shear == k["shear"].get<double>());
+            BOOST_TEST(p.zx == k["zx"].get<double>());
+            BOOST_TEST(p.zy == k["zy"].get<double>());
+            BOOST_TEST(p.flip_horizontal == (k["flip_horizontal"].get<double>() != 0.0));
+            BOOST_TEST(p.flip_vertical == (k["flip_vertical"].get<double>() != 0.0));
+            BOOST_TEST(p.channel_shift_intensity.has_value() == !k["channel_shift_intensity"].is_null());
+            if (p.channel_shift_intensity && !k["channel_shift_intensity"].is_null())
+                BOOST_TEST(*p.channel_shift_intensity == k["channel_shift_intensity"].get<double>());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(random_transform_stays_in_keras_ranges) {
     tn::ImageDataGenerator g{.rotation_range = 50,
                              .width_shift_range = 0.2,
                              .height_shift_range = 0.1,
@@ -84,23 +135,7 @@ BOOST_AUTO_TEST_CASE(random_transform_draws_in_keras_order_and_ranges) {
                              .horizontal_flip = true,
                              .vertical_flip = true};
     g.channel_shift_range = 10;
-    tn::Random rng(123), replay(123);
-    const auto p = tn::random_transform(g, 150, 200, rng);
-    // The same numbers drawn by hand in Keras's order. Close, not equal: a compiler may fuse
-    // the library's scaling into a multiply-add and not the test's; the order is what is
-    // checked, and the generator's final state must match exactly.
-    constexpr double close = 1e-10;  // percent
-    BOOST_CHECK_CLOSE(p.theta, replay.uniform_double(-50, 50), close);
-    BOOST_CHECK_CLOSE(p.tx, replay.uniform_double(-0.1, 0.1) * 150, close);  // height shift moves rows
-    BOOST_CHECK_CLOSE(p.ty, replay.uniform_double(-0.2, 0.2) * 200, close);
-    BOOST_CHECK_CLOSE(p.shear, replay.uniform_double(-0.2, 0.2), close);
-    BOOST_CHECK_CLOSE(p.zx, replay.uniform_double(0.7, 1.3), close);
-    BOOST_CHECK_CLOSE(p.zy, replay.uniform_double(0.7, 1.3), close);
-    BOOST_CHECK_EQUAL(p.flip_horizontal, replay.uniform_double(0, 1) < 0.5);
-    BOOST_CHECK_EQUAL(p.flip_vertical, replay.uniform_double(0, 1) < 0.5);
-    BOOST_REQUIRE(p.channel_shift_intensity.has_value());  // Keras draws it after the flips
-    BOOST_CHECK_CLOSE(*p.channel_shift_intensity, replay.uniform_double(-10, 10), close);
-    BOOST_CHECK_EQUAL(rng.state(), replay.state());
+    tn::Random rng(123);
 
     // Over many draws: inside the ranges, zx and zy independent, flips about half the time.
     std::size_t flips = 0, zoom_differs = 0;
@@ -119,13 +154,16 @@ BOOST_AUTO_TEST_CASE(random_transform_draws_in_keras_order_and_ranges) {
     tn::ImageDataGenerator pixels{.width_shift_range = 3};
     for (int i = 0; i < 100; ++i) BOOST_REQUIRE(std::abs(tn::random_transform(pixels, 150, 200, rng).ty) <= 3);
 
-    // Settings that are off draw nothing and leave the identity.
+    // Settings that are off draw nothing and leave the identity; the two flips are drawn
+    // all the same, as Keras draws them (keras_draws.json, checked below).
     tn::ImageDataGenerator off;
-    tn::Random untouched(5);
+    tn::Random untouched(5), two_draws(5);
     const auto none = tn::random_transform(off, 10, 10, untouched);
     BOOST_CHECK(none.affine_is_identity() && !none.flip_horizontal && !none.flip_vertical &&
                 !none.channel_shift_intensity);
-    BOOST_CHECK_EQUAL(untouched.state(), tn::Random(5).state());
+    two_draws.next_u64();
+    two_draws.next_u64();
+    BOOST_CHECK_EQUAL(untouched.state(), two_draws.state());
     BOOST_CHECK(!off.augments() && g.augments());
     BOOST_CHECK(!g.without_augmentation().augments());
     BOOST_CHECK_EQUAL(g.without_augmentation().rescale, g.rescale);

@@ -6,6 +6,7 @@
 #include "scratch_directory.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <random>
@@ -85,6 +86,63 @@ std::vector<fs::path> files_in(const fs::path& dir) {
     return files;
 }
 
+// The reference colours, BGR, from matplotlib's own tables (not from typenet's): tab10's
+// first two, and the ends of "Blues" and "viridis".
+namespace matplotlib {
+const cv::Scalar tab10_blue{180, 119, 31};     // #1f77b4
+const cv::Scalar tab10_orange{14, 127, 255};   // #ff7f0e
+const cv::Scalar blues_low{255, 251, 247};     // #f7fbff
+const cv::Scalar blues_high{107, 48, 8};       // #08306b
+const cv::Scalar viridis_low{84, 1, 68};       // #440154
+const cv::Scalar viridis_high{37, 231, 253};   // #fde725
+// "Blues" at t: linear between its nine colorbrewer stops (matplotlib's _Blues_data).
+cv::Scalar blues(double t) {
+    static const double rgb[9][3] = {{247, 251, 255}, {222, 235, 247}, {198, 219, 239}, {158, 202, 225}, {107, 174, 214},
+                                     {66, 146, 198},  {33, 113, 181},  {8, 81, 156},    {8, 48, 107}};
+    const double at = t * 8;
+    const int k = std::min(7, static_cast<int>(at));
+    const double f = at - k;
+    return {rgb[k][2] + f * (rgb[k + 1][2] - rgb[k][2]), rgb[k][1] + f * (rgb[k + 1][1] - rgb[k][1]),
+            rgb[k][0] + f * (rgb[k + 1][0] - rgb[k][0])};
+}
+}  // namespace matplotlib
+
+// The frame of a panel as the image shows it: the columns and rows inside `region` that
+// the frame's dark lines run along (the longest dark runs), found from the pixels alone.
+cv::Rect2d detect_frame(const cv::Mat& image, const cv::Rect& region) {
+    const auto dark = [&](int y, int x) {
+        const cv::Vec3b p = image.at<cv::Vec3b>(y, x);
+        return p[0] < 170 && std::abs(p[0] - p[1]) < 12 && std::abs(p[1] - p[2]) < 12;  // grey, not the light grid
+    };
+    std::vector<int> columns(region.width, 0), rows(region.height, 0);
+    for (int y = 0; y < region.height; ++y)
+        for (int x = 0; x < region.width; ++x)
+            if (dark(region.y + y, region.x + x)) ++columns[x], ++rows[y];
+    const auto ends = [](const std::vector<int>& counts) {
+        const int most = *std::max_element(counts.begin(), counts.end());
+        int first = -1, last = -1;
+        for (int i = 0; i < static_cast<int>(counts.size()); ++i)
+            if (counts[i] >= most * 9 / 10) {
+                if (first < 0) first = i;
+                last = i;
+            }
+        return std::pair{first, last};
+    };
+    const auto [left, right] = ends(columns);
+    const auto [top, bottom] = ends(rows);
+    return {double(region.x + left), double(region.y + top), double(right - left), double(bottom - top)};
+}
+
+// Data to pixels inside a detected frame, with limits the test works out from the data.
+struct Mapping {
+    cv::Rect2d frame;
+    double x_min, x_max, y_min, y_max;
+    cv::Point2d at(double x, double y) const {
+        return {frame.x + (x - x_min) / (x_max - x_min) * frame.width,
+                frame.y + frame.height - (y - y_min) / (y_max - y_min) * frame.height};
+    }
+};
+
 tn::HistoryColumns sample_history(int epochs) {
     tn::HistoryColumns history;
     std::vector<double> acc, val_acc, loss, val_loss;
@@ -114,18 +172,32 @@ BOOST_AUTO_TEST_CASE(learning_curves_two_panels_with_series_at_their_data) {
     BOOST_TEST_REQUIRE(figure.axes.size() == 2u);
     BOOST_TEST(figure.axes[0].area.x + figure.axes[0].area.width < figure.axes[1].area.x);  // side by side
 
-    const auto train = tn::plotting::series_color(0), validation = tn::plotting::series_color(1);
-    const auto& accuracy = figure.axes[0];
-    const auto& loss = figure.axes[1];
+    const auto train = matplotlib::tab10_blue, validation = matplotlib::tab10_orange;
+    // The panels' frames, found in the pixels, each in its half of the image; the limits:
+    // the epochs 1..30 widened by 3% of their span, the values by 6% of theirs (accuracy
+    // 0.515..0.95, loss 0.2..1.2), as the layout promises.
+    const cv::Rect2d left_frame = detect_frame(image, {0, 0, image.cols / 2, image.rows});
+    const cv::Rect2d right_frame = detect_frame(image, {image.cols / 2, 0, image.cols - image.cols / 2, image.rows});
+    const double x_pad = 29 * 0.03, acc_pad = (0.95 - 0.515) * 0.06, loss_pad = (1.2 - 0.2) * 0.06;
+    const Mapping accuracy{left_frame, 1 - x_pad, 30 + x_pad, 0.515 - acc_pad, 0.95 + acc_pad};
+    const Mapping loss{right_frame, 1 - x_pad, 30 + x_pad, 0.2 - loss_pad, 1.2 + loss_pad};
+    BOOST_TEST(left_frame.width > 300);
+    BOOST_TEST(left_frame.height > 250);
+    BOOST_TEST(std::abs(left_frame.width - right_frame.width) <= 2);  // two panels alike
+    // The library's own idea of the frames agrees with the pixels.
+    BOOST_TEST(std::abs(figure.axes[0].area.x - left_frame.x) <= 1.5);
+    BOOST_TEST(std::abs(figure.axes[1].area.width - right_frame.width) <= 2);
     // Epoch 20: train accuracy 0.8, validation 0.55; train loss 1 - 0.8 * 20/30.
-    BOOST_TEST(colour_distance(pixel_at(image, accuracy.to_pixel(20, 0.8)), train) <= 40);
-    BOOST_TEST(colour_distance(pixel_at(image, accuracy.to_pixel(20, 0.55)), validation) <= 40);
-    BOOST_TEST(colour_distance(pixel_at(image, loss.to_pixel(20, 1.0 - 0.8 * 20 / 30)), train) <= 40);
-    BOOST_TEST(colour_distance(pixel_at(image, loss.to_pixel(20, 1.2)), validation) <= 40);
+    BOOST_TEST(count_near(image, accuracy.at(20, 0.8), 2, train, 40) > 0);
+    BOOST_TEST(count_near(image, accuracy.at(20, 0.55), 2, validation, 40) > 0);
+    BOOST_TEST(count_near(image, loss.at(20, 1.0 - 0.8 * 20 / 30), 2, train, 40) > 0);
+    BOOST_TEST(count_near(image, loss.at(20, 1.2), 2, validation, 40) > 0);
     // Half-way between two epochs the line is still there (drawn, not just dots).
-    BOOST_TEST(count_near(image, accuracy.to_pixel(20.5, 0.55), 1, validation, 40) > 0);
-    // Away from any series: white background inside the panel.
-    BOOST_TEST(colour_distance(pixel_at(image, accuracy.to_pixel(22.5, 0.68)), tn::plotting::white) <= 10);
+    BOOST_TEST(count_near(image, accuracy.at(20.5, 0.55), 2, validation, 40) > 0);
+    // Away from any series: white background inside the panel; and no series where a
+    // wrong mapping would put it (the train accuracy of epoch 20 at the validation's height).
+    BOOST_TEST(colour_distance(pixel_at(image, accuracy.at(22.5, 0.68)), tn::plotting::white) <= 10);
+    BOOST_TEST(count_near(image, accuracy.at(20, 0.65), 2, train, 40) == 0);
 
     // Legends hold both colours, and do not sit on the data.
     BOOST_TEST_REQUIRE(figure.legends.size() == 2u);
@@ -134,7 +206,7 @@ BOOST_AUTO_TEST_CASE(learning_curves_two_panels_with_series_at_their_data) {
         BOOST_TEST(count_in_box(image, box, validation, 30) > 20);
         BOOST_TEST(non_white_in_box(image, box) > 200);  // the label text
     }
-    BOOST_TEST(!figure.legends[0].contains(accuracy.to_pixel(20, 0.8)));
+    BOOST_TEST(!figure.legends[0].contains(accuracy.at(20, 0.8)));
     // The title row has text.
     BOOST_TEST(non_white_in_box(image, {image.cols / 2.0 - 100, 10, 200, 30}) > 100);
     BOOST_TEST(files_in(dir.path()) == std::vector<fs::path>{"history.png"}, "temporary files left behind");
@@ -152,7 +224,7 @@ BOOST_AUTO_TEST_CASE(learning_curves_accept_keras_2_names_and_loss_only) {
     const auto single = tn::plot_learning_curves(loss_only, dir.path() / "loss.png", "t");
     BOOST_TEST(single.axes.size() == 1u);
     BOOST_TEST(
-        colour_distance(pixel_at(single.image, single.axes[0].to_pixel(2, 0.5)), tn::plotting::series_color(0)) <= 40);
+        colour_distance(pixel_at(single.image, single.axes[0].to_pixel(2, 0.5)), matplotlib::tab10_blue) <= 40);
 }
 
 BOOST_AUTO_TEST_CASE(learning_curves_reject_bad_history) {
@@ -203,9 +275,10 @@ BOOST_AUTO_TEST_CASE(confusion_matrix_heat_map) {
     const auto& cells = figure.axes.at(0);
     // Corners of cells (away from the written count): shade by count.
     const auto corner_of = [&](int row, int column) { return cells.to_pixel(column + 0.1, row + 0.1); };
-    BOOST_TEST(colour_distance(pixel_at(image, corner_of(1, 1)), tn::plotting::blues(1.0)) <= 3);  // the largest count
-    BOOST_TEST(colour_distance(pixel_at(image, corner_of(1, 0)), tn::plotting::blues(0.0)) <= 3);  // zero
-    BOOST_TEST(colour_distance(pixel_at(image, corner_of(0, 1)), tn::plotting::blues(115.0 / 402)) <= 3);
+    BOOST_TEST(colour_distance(pixel_at(image, corner_of(1, 1)), matplotlib::blues_high) <= 3);  // the largest count
+    BOOST_TEST(colour_distance(pixel_at(image, corner_of(1, 0)), matplotlib::blues_low) <= 3);   // zero
+    BOOST_TEST(colour_distance(pixel_at(image, corner_of(0, 1)), matplotlib::blues(115.0 / 402)) <= 3);
+    BOOST_TEST(colour_distance(pixel_at(image, corner_of(0, 0)), matplotlib::blues(385.0 / 402)) <= 3);
     // The counts are written: white digits on the dark cell, dark digits on the light one.
     const double cell = cells.area.width / 2;
     const auto centre_box = [&](int row, int column) {
@@ -220,9 +293,9 @@ BOOST_AUTO_TEST_CASE(confusion_matrix_heat_map) {
                                         image.rows - (cells.area.y + cells.area.height + 40)}) > 100);
     // The colour bar runs from white to dark blue.
     const auto& bar = figure.legends.at(0);
-    BOOST_TEST(colour_distance(pixel_at(image, {bar.x + bar.width / 2, bar.y + 3}), tn::plotting::blues(1.0)) <= 10);
+    BOOST_TEST(colour_distance(pixel_at(image, {bar.x + bar.width / 2, bar.y + 3}), matplotlib::blues_high) <= 10);
     BOOST_TEST(colour_distance(pixel_at(image, {bar.x + bar.width / 2, bar.y + bar.height - 3}),
-                               tn::plotting::blues(0.0)) <= 10);
+                               matplotlib::blues_low) <= 10);
 
     const tn::ConfusionMatrix broken{{0, 1}, {"cat"}, {1, 2, 3, 4}};
     BOOST_CHECK_THROW(tn::plot_confusion_matrix(broken, dir.path() / "broken.png"), std::invalid_argument);
@@ -237,23 +310,28 @@ BOOST_AUTO_TEST_CASE(roc_curve_with_diagonal_and_legend) {
     const auto figure = tn::plot_roc_curve(curves, path);
     const cv::Mat image = read_back(path, figure);
     BOOST_TEST(image.cols >= 500);
-    const auto& axes = figure.axes.at(0);
-    const auto blue = tn::plotting::series_color(0);
+    const auto& library_axes = figure.axes.at(0);
+    const auto blue = matplotlib::tab10_blue;
+    // The frame from the pixels; the limits the chapter's figure uses: x in [-0.01, 1.01],
+    // y in [-0.01, 1.05] (matplotlib's plt.xlim / plt.ylim in the book).
+    const Mapping axes{detect_frame(image, {0, 0, image.cols, image.rows}), -0.01, 1.01, -0.01, 1.05};
+    BOOST_TEST(std::abs(library_axes.area.y - axes.frame.y) <= 1.5);
     // On the curve: the segment from (1/3, 2/3) to (2/3, 1), and the vertical start at x = 0.
-    BOOST_TEST(count_near(image, axes.to_pixel(0.5, 5.0 / 6), 1, blue, 40) > 0);
-    BOOST_TEST(count_near(image, axes.to_pixel(0, 0.2), 1, blue, 40) > 0);
+    BOOST_TEST(count_near(image, axes.at(0.5, 5.0 / 6), 2, blue, 40) > 0);
+    BOOST_TEST(count_near(image, axes.at(0, 0.2), 2, blue, 40) > 0);
+    BOOST_TEST(count_near(image, axes.at(0.5, 0.6), 2, blue, 40) == 0);  // below the curve: none
     // The dashed diagonal: dark along y = x where no curve is, white beside it.
     int dark = 0;
     for (int k = 1; k < 40; ++k) {
         const double t = 0.4 + 0.5 * k / 40.0;
-        dark += count_near(image, axes.to_pixel(t, t), 1, tn::plotting::dark_gray, 60) > 0;
+        dark += count_near(image, axes.at(t, t), 1, tn::plotting::dark_gray, 60) > 0;
     }
     BOOST_TEST(dark >= 20);  // dashes cover more than half
-    BOOST_TEST(colour_distance(pixel_at(image, axes.to_pixel(0.5, 0.42)), tn::plotting::white) <= 10);
+    BOOST_TEST(colour_distance(pixel_at(image, axes.at(0.5, 0.42)), tn::plotting::white) <= 10);
     // Legend in the lower right, with the curve's colour and the AUC text.
     const auto& legend = figure.legends.at(0);
-    BOOST_TEST(legend.x + legend.width > axes.area.x + axes.area.width / 2);
-    BOOST_TEST(legend.y > axes.area.y + axes.area.height / 2);
+    BOOST_TEST(legend.x + legend.width > axes.frame.x + axes.frame.width / 2);
+    BOOST_TEST(legend.y > axes.frame.y + axes.frame.height / 2);
     BOOST_TEST(count_in_box(image, legend, blue, 30) > 20);
     BOOST_TEST(non_white_in_box(image, legend) > 300);
 
@@ -321,11 +399,7 @@ BOOST_AUTO_TEST_CASE(feature_map_scales_each_channel) {
     const auto figure = tn::plot_feature_map(activation, h, w, c, path, "VGG-16 block5_pool", 2, 8);
     const cv::Mat image = read_back(path, figure);
     BOOST_TEST_REQUIRE(figure.axes.size() == 2u);  // max_channels = 2
-    cv::Mat ends(1, 2, CV_8UC1);
-    ends.at<std::uint8_t>(0) = 0;
-    ends.at<std::uint8_t>(1) = 255;
-    const cv::Mat viridis_ends = tn::plotting::viridis(ends);
-    const cv::Scalar low(viridis_ends.at<cv::Vec3b>(0)), high(viridis_ends.at<cv::Vec3b>(1));
+    const cv::Scalar low = matplotlib::viridis_low, high = matplotlib::viridis_high;
     const auto& first = figure.axes[0];
     BOOST_TEST(colour_distance(pixel_at(image, first.to_pixel(0.5, 2.5)), low) <= 2);   // x = 0: minimum
     BOOST_TEST(colour_distance(pixel_at(image, first.to_pixel(3.5, 2.5)), high) <= 2);  // x = 3: maximum

@@ -61,6 +61,19 @@ inline constexpr double memory_bound_mb(double plain_mb) {
     return detail::under_address_sanitizer() ? 4.0 * plain_mb : plain_mb;
 }
 
+// This process's resident memory now (VmRSS in /proc/self/status), in KiB; 0 if unknown.
+// A child forked now starts from it, so a child's peak minus it is what the child added.
+inline long resident_kb() {
+    long kb = 0;
+    if (std::FILE* status = std::fopen("/proc/self/status", "r")) {
+        char line[256];
+        while (std::fgets(line, sizeof(line), status) != nullptr)
+            if (std::sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+        std::fclose(status);
+    }
+    return kb;
+}
+
 namespace detail {
 inline void cap_address_space(unsigned long long headroom_bytes) {
     if (under_address_sanitizer()) return;

@@ -4,7 +4,9 @@
 // backend/cuda/kernels.cuh). All pointers are device pointers, all tensors are
 // float32, row-major, batch first (NHWC for images).
 //
-// Every device provides these static members, with these meanings:
+// Every device provides the static members named once in TYPENET_KERNEL_NAMES below
+// (Kernels<cpu>, Kernels<cuda> and the CUDA signature test all expand that list), with
+// these meanings:
 //
 //   gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 //       C[m x n] = alpha * op(A) * op(B) + beta * C, row-major.
@@ -84,6 +86,43 @@
 #include <string_view>
 
 #include "typenet/core/device.hpp"
+
+// The kernel names, once. X(name) is a kernel with the same signature on every device;
+// WORKSPACE(name) one that also takes the device's own workspace Buffer<Device>&
+// (the convolutions), so its signature differs in that one argument.
+#define TYPENET_KERNEL_NAMES(X, WORKSPACE) \
+    /* the layers of the first models */  \
+    X(gemm)                               \
+    X(bias_activation)                    \
+    X(activation_backward)                \
+    X(column_sums)                        \
+    WORKSPACE(conv2d_forward)             \
+    WORKSPACE(conv2d_backward)            \
+    X(maxpool_forward)                    \
+    X(maxpool_backward)                   \
+    X(dropout_forward)                    \
+    X(dropout_backward)                   \
+    X(copy)                               \
+    X(fill)                               \
+    /* the layers of the backbones */     \
+    X(batchnorm_forward_training)         \
+    X(batchnorm_forward_inference)        \
+    X(batchnorm_backward)                 \
+    X(depthwise_conv2d_forward)           \
+    X(depthwise_conv2d_backward)          \
+    X(avgpool_forward)                    \
+    X(avgpool_backward)                   \
+    X(zero_pad_forward)                   \
+    X(zero_pad_backward)                  \
+    X(relu_forward)                       \
+    X(relu_backward)                      \
+    X(accumulate)                         \
+    X(copy_channels)                      \
+    /* training */                        \
+    X(loss_value_and_gradient)            \
+    X(sgd_update)                         \
+    X(rmsprop_update)                     \
+    X(adam_update)
 
 namespace typenet {
 

@@ -25,14 +25,40 @@ inline std::atomic<std::size_t>& growth_counter() {
 // Number of times any Buffer, on any device, has (re)allocated its storage.
 inline std::size_t buffer_growth_count() { return detail::growth_counter().load(); }
 
-// Primary template: each device specialises it (cpu below, cuda in backend/cuda).
-template <class Device, class T = float>
-class Buffer;
+// How a device allocates, clears and copies raw memory: each device specialises it (cpu
+// below, cuda in backend/cuda/buffer.cuh), and Buffer is written once on top of it.
+//   alignment                            bytes the storage is aligned to
+//   allocate(bytes) -> void*             throws when there is no memory
+//   release(p) noexcept                  p not null
+//   zero(p, bytes), copy(dst, src, bytes)           on the device, bytes > 0
+//   upload(dst, host, bytes), download(host, src, bytes)   host <-> device
+template <class Device>
+struct DeviceMemory;
 
-template <class T>
-class Buffer<cpu, T> {
-public:
+template <>
+struct DeviceMemory<cpu> {
     static constexpr std::size_t alignment = 64;  // one cache line, a full AVX-512 register
+
+    static void* allocate(std::size_t bytes) {
+        void* memory = std::aligned_alloc(alignment, (bytes + alignment - 1) / alignment * alignment);
+        if (memory == nullptr) throw std::bad_alloc();
+        return memory;
+    }
+    static void release(void* memory) noexcept { std::free(memory); }
+    static void zero(void* memory, std::size_t bytes) { std::memset(memory, 0, bytes); }
+    static void copy(void* dst, const void* src, std::size_t bytes) { std::memcpy(dst, src, bytes); }
+    static void upload(void* dst, const void* host, std::size_t bytes) {
+        if (bytes != 0) std::memcpy(dst, host, bytes);
+    }
+    static void download(void* host, const void* src, std::size_t bytes) { std::memcpy(host, src, bytes); }
+};
+
+template <class Device, class T = float>
+class Buffer {
+    using memory = DeviceMemory<Device>;
+
+public:
+    static constexpr std::size_t alignment = memory::alignment;
 
     Buffer() = default;
     explicit Buffer(std::size_t count) { ensure(count); }
@@ -53,9 +79,7 @@ public:
     void ensure(std::size_t count) {
         if (count > capacity_) {
             release();
-            std::size_t bytes = (count * sizeof(T) + alignment - 1) / alignment * alignment;
-            data_ = static_cast<T*>(std::aligned_alloc(alignment, bytes));
-            if (data_ == nullptr) throw std::bad_alloc();
+            data_ = static_cast<T*>(memory::allocate(count * sizeof(T)));
             capacity_ = count;
             detail::growth_counter().fetch_add(1);
         }
@@ -67,15 +91,17 @@ public:
         zero();
     }
     void zero() {
-        if (size_ != 0) std::memset(static_cast<void*>(data_), 0, size_ * sizeof(T));
+        if (size_ != 0) memory::zero(static_cast<void*>(data_), size_ * sizeof(T));
     }
 
+    // From host memory (on a GPU: returns once queued; the host memory may be reused at once).
     void upload(const T* host, std::size_t count) {
         ensure(count);
-        if (count != 0) std::memcpy(static_cast<void*>(data_), host, count * sizeof(T));
+        memory::upload(static_cast<void*>(data_), host, count * sizeof(T));
     }
+    // To host memory (on a GPU: after all queued work; returns when the values are there).
     void download(T* host, std::size_t count) const {
-        if (count != 0) std::memcpy(static_cast<void*>(host), data_, count * sizeof(T));
+        if (count != 0) memory::download(static_cast<void*>(host), data_, count * sizeof(T));
     }
 
     [[nodiscard]] T* data() { return data_; }
@@ -87,15 +113,15 @@ public:
 private:
     void copy_from(const Buffer& other) {
         ensure(other.size_);
-        other.download(data_, other.size_);
+        if (other.size_ != 0) memory::copy(static_cast<void*>(data_), other.data_, other.size_ * sizeof(T));
     }
     void swap(Buffer& other) noexcept {
         std::swap(data_, other.data_);
         std::swap(size_, other.size_);
         std::swap(capacity_, other.capacity_);
     }
-    void release() {
-        std::free(data_);
+    void release() noexcept {
+        if (data_ != nullptr) memory::release(data_);
         data_ = nullptr;
         size_ = capacity_ = 0;
     }

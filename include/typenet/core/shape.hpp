@@ -24,19 +24,18 @@ struct Shape {
     }
 };
 
+// Whether T is Template<N...> for some sizes N (Shape<...>, Input<...>).
+template <class T, template <std::size_t...> class Template>
+struct is_sizes_of : std::false_type {};
+template <template <std::size_t...> class Template, std::size_t... N>
+struct is_sizes_of<Template<N...>, Template> : std::true_type {};
+
 template <class T>
-struct is_shape : std::false_type {};
-template <std::size_t... Dims>
-struct is_shape<Shape<Dims...>> : std::true_type {};
-template <class T>
-inline constexpr bool is_shape_v = is_shape<T>::value;
+inline constexpr bool is_shape_v = is_sizes_of<T, Shape>::value;
 
 // An image-like shape: height, width, channels.
 template <class S>
 concept ImageShape = is_shape_v<S> && S::rank == 3;
-// A flat feature vector.
-template <class S>
-concept FlatShape = is_shape_v<S> && S::rank == 1;
 
 // Axis access that never fails to compile: a missing axis reads as 1, so a
 // layer that has already reported a rank error does not cascade into more.

@@ -23,13 +23,6 @@ struct type_at<0, TypeList<T, Ts...>> {
     using type = T;
 };
 
-template <class List, class T>
-struct push_back;
-template <class... Ts, class T>
-struct push_back<TypeList<Ts...>, T> {
-    using type = TypeList<Ts..., T>;
-};
-
 template <class List>
 struct last;
 template <class... Ts>
@@ -41,9 +34,6 @@ struct last<TypeList<Ts...>> {
 
 template <std::size_t I, class List>
 using type_at_t = typename detail::type_at<I, List>::type;
-
-template <class List, class T>
-using push_back_t = typename detail::push_back<List, T>::type;
 
 template <class List>
 using last_t = typename detail::last<List>::type;

@@ -33,7 +33,7 @@
 #include "typenet/data/batch_source.hpp"
 #include "typenet/data/epoch_order.hpp"
 #include "typenet/data/image_data_generator.hpp"
-#include "typenet/data/prefetch_queue.hpp"
+#include "typenet/data/prefetched_epochs.hpp"
 
 namespace typenet {
 
@@ -45,7 +45,7 @@ struct ImageArrayOptions {
     std::size_t prefetch = 128; // samples made ahead at most
 };
 
-class ImageArraySource final : public BatchSource {
+class ImageArraySource final : public PrefetchingSource {
 public:
     // images: (N, H, W, C) with C 1 or 3; labels: (N) or (N, K).
     template <class Labels>
@@ -53,11 +53,7 @@ public:
         : options_(std::move(options)), images_(std::move(images)), labels_(labels.begin(), labels.end()),
           count_(images_.shape()[0]), height_(images_.shape()[1]), width_(images_.shape()[2]),
           channels_(images_.shape()[3]),
-          label_size_(labels.dimension() == 0 || count_ == 0 ? 1 : labels.size() / std::max<std::size_t>(count_, 1)),
-          queue_(height_ * width_ * channels_, label_size_, options_.prefetch, options_.workers,
-                 [this](std::size_t item, std::uint64_t epoch, float* sample, float* label) {
-                     return produce(item, epoch, sample, label);
-                 }) {
+          label_size_(labels.dimension() == 0 || count_ == 0 ? 1 : labels.size() / std::max<std::size_t>(count_, 1)) {
         validate(options_.generator);
         if (channels_ < 1 || channels_ > 4)
             throw std::invalid_argument("ImageArraySource: images must have 1 to 4 channels, got shape (" +
@@ -72,38 +68,23 @@ public:
                 "ImageArraySource: the images look already scaled (no value above 1) and rescale is " +
                 std::to_string(options_.generator.rescale) +
                 ": give images in 0..255, or set generator.rescale = 1");
-        restart(0);
+        start_prefetching(height_ * width_ * channels_, label_size_, options_.prefetch, options_.workers,
+                          [this](std::size_t item, std::uint64_t epoch, float* sample, float* label) {
+                              return produce(item, epoch, sample, label);
+                          },
+                          [this](std::uint64_t epoch, const Shard& shard) { return order_of(epoch, shard); });
     }
+    ~ImageArraySource() override { stop_prefetching(); }
 
     std::size_t size() const override { return count_; }
     std::size_t sample_size() const override { return height_ * width_ * channels_; }
     std::size_t label_size() const override { return label_size_; }
 
-    void start_epoch(std::uint64_t epoch) override {
-        if (epoch == epoch_ && untouched_) return;
-        restart(epoch);
-    }
-    std::size_t next_batch(float* x, float* y, std::size_t max_batch) override {
-        untouched_ = false;
-        return queue_.next(x, y, max_batch);
-    }
 
-    bool set_shard(const Shard& shard) override {
-        shard_ = shard;
-        untouched_ = false;  // the next start_epoch makes the shard's order
-        return true;
-    }
-
-    const std::vector<std::size_t>& order() const { return order_; }
-    std::size_t peak_prefetched() const { return queue_.peak_ready(); }
 
 private:
-    void restart(std::uint64_t epoch) {
-        queue_.stop();
-        order_ = shard_of(epoch_permutation(count_, options_.shuffle, options_.seed, epoch), shard_);
-        epoch_ = epoch;
-        untouched_ = true;
-        queue_.start(order_, epoch);
+    std::vector<std::size_t> order_of(std::uint64_t epoch, const Shard& shard) const {
+        return shard_of(epoch_permutation(count_, options_.shuffle, options_.seed, epoch), shard);
     }
 
     bool produce(std::size_t item, std::uint64_t epoch, float* sample, float* label) const {
@@ -121,11 +102,6 @@ private:
     xt::xtensor<float, 4> images_;
     std::vector<float> labels_;
     std::size_t count_, height_, width_, channels_, label_size_;
-    std::vector<std::size_t> order_;
-    std::uint64_t epoch_ = 0;
-    bool untouched_ = false;
-    Shard shard_;
-    PrefetchQueue queue_;  // last member: its workers are joined before the members they read go
 };
 
 }  // namespace typenet

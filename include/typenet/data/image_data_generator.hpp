@@ -5,7 +5,8 @@
 // scipy.ndimage.affine_transform's arithmetic, as both Keras generations resample).
 //
 // Semantics (keras-preprocessing 1.0/1.1, the ImageDataGenerator of Keras 2.2):
-//   - random_transform draws, in this order and only for settings that are on:
+//   - random_transform draws, in this order, for the settings that are on (and the two
+//     flips always, as Keras does; tests/data/fixtures/keras_draws.json records Keras's draws):
 //     theta ~ U(-rotation_range, rotation_range) degrees;
 //     tx ~ U(-height_shift_range, height_shift_range), times the image height when the
 //       range is < 1 (a fraction), else pixels: the "height" shift moves rows;
@@ -13,7 +14,8 @@
 //     shear ~ U(-shear_range, shear_range) degrees (Keras 2.2 and later; Keras <= 2.1
 //       read shear_range as radians);
 //     zx then zy ~ U(zoom lower, zoom upper), independently (zx scales rows, zy columns,
-//       Keras's naming); then a horizontal and a vertical flip, each with probability 1/2;
+//       Keras's naming); then a horizontal and a vertical flip, each with probability 1/2
+//       (both drawn even when off, so that what follows comes from the same draw as in Keras);
 //       then channel_shift_intensity ~ U(-channel_shift_range, channel_shift_range).
 //   - transform_matrix composes M = R * T * S * Z on (row, col, 1) coordinates, mapping an
 //     output pixel to the input position it reads, and centres it: M' = O * M * O^-1 with O
@@ -161,9 +163,11 @@ struct TransformParameters {
     }
 };
 
-// Draws one image's transform in Keras's order (see the top of this file).
-inline TransformParameters random_transform(const ImageDataGenerator& g, std::size_t height, std::size_t width,
-                                            Random& rng) {
+// Draws one image's transform in Keras's order (see the top of this file). Generator:
+// typenet::Random, or anything with uniform_double(low, high) (the test replays numpy's draws).
+template <class Generator = Random>
+TransformParameters random_transform(const ImageDataGenerator& g, std::size_t height, std::size_t width,
+                                     Generator& rng) {
     TransformParameters p;
     if (g.rotation_range != 0.0) p.theta = rng.uniform_double(-g.rotation_range, g.rotation_range);
     if (g.height_shift_range != 0.0) {
@@ -179,8 +183,10 @@ inline TransformParameters random_transform(const ImageDataGenerator& g, std::si
         p.zx = rng.uniform_double(g.zoom_range.lower, g.zoom_range.upper);
         p.zy = rng.uniform_double(g.zoom_range.lower, g.zoom_range.upper);
     }
-    p.flip_horizontal = g.horizontal_flip && rng.uniform_double(0.0, 1.0) < 0.5;
-    p.flip_vertical = g.vertical_flip && rng.uniform_double(0.0, 1.0) < 0.5;
+    const bool flip_horizontal = rng.uniform_double(0.0, 1.0) < 0.5;
+    const bool flip_vertical = rng.uniform_double(0.0, 1.0) < 0.5;
+    p.flip_horizontal = g.horizontal_flip && flip_horizontal;
+    p.flip_vertical = g.vertical_flip && flip_vertical;
     if (g.channel_shift_range != 0.0)
         p.channel_shift_intensity = rng.uniform_double(-g.channel_shift_range, g.channel_shift_range);
     return p;

@@ -40,7 +40,7 @@
 #include "typenet/data/image_data_generator.hpp"
 #include "typenet/data/image_files.hpp"
 #include "typenet/data/image_loading.hpp"
-#include "typenet/data/prefetch_queue.hpp"
+#include "typenet/data/prefetched_epochs.hpp"
 #include "typenet/data/skipped_files.hpp"
 
 namespace typenet {
@@ -58,16 +58,12 @@ struct ImageFolderOptions {
     std::ostream* log = &std::clog;      // skipped-file warnings; nullptr for none
 };
 
-class ImageFolderSource final : public BatchSource {
+class ImageFolderSource final : public PrefetchingSource {
 public:
     explicit ImageFolderSource(const std::filesystem::path& folder, ImageFolderOptions options = {})
         : options_(std::move(options)),
           files_(list_image_files(folder, options_.classes)),
-          skipped_(options_.log),
-          queue_(options_.size.floats(), label_width(), options_.prefetch, options_.workers,
-                 [this](std::size_t item, std::uint64_t epoch, float* sample, float* label) {
-                     return produce(item, epoch, sample, label);
-                 }) {
+          skipped_(options_.log) {
         validate(options_.generator);
         if (options_.size.channels != 1 && options_.size.channels != 3)
             throw std::invalid_argument("ImageFolderSource: channels must be 1 or 3, got " +
@@ -81,8 +77,13 @@ public:
         if (skipped_.size() == files_.size())
             throw std::runtime_error("ImageFolderSource: none of the " + std::to_string(files_.size()) +
                                      " image files in " + folder.string() + " can be read");
-        restart(0);
+        start_prefetching(options_.size.floats(), label_width(), options_.prefetch, options_.workers,
+                          [this](std::size_t item, std::uint64_t epoch, float* sample, float* label) {
+                              return produce(item, epoch, sample, label);
+                          },
+                          [this](std::uint64_t epoch, const Shard& shard) { return order_of(epoch, shard); });
     }
+    ~ImageFolderSource() override { stop_prefetching(); }
 
     // The same folder for validation or testing: rescale only, never augmented, not shuffled.
     static ImageFolderSource for_validation(const std::filesystem::path& folder, ImageFolderOptions options = {}) {
@@ -94,49 +95,26 @@ public:
     std::size_t size() const override { return files_.size() - skipped_.size(); }
     std::size_t sample_size() const override { return options_.size.floats(); }
     std::size_t label_size() const override { return label_width(); }
-
-    void start_epoch(std::uint64_t epoch) override {
-        if (epoch == epoch_ && untouched_) return;  // already being made
-        restart(epoch);
-    }
-
-    std::size_t next_batch(float* x, float* y, std::size_t max_batch) override {
-        untouched_ = false;
-        return queue_.next(x, y, max_batch);
-    }
-
-    // Shards cut the order of readable files; a file found unreadable only while making
-    // its sample leaves that rank's slice one short (the trainer counts what arrives).
-    bool set_shard(const Shard& shard) override {
-        shard_ = shard;
-        untouched_ = false;
-        return true;
-    }
+    // Shards cut the order of readable files (order(): indices into files().paths); a file
+    // found unreadable only while making its sample leaves that rank's slice one short
+    // (the trainer counts what arrives).
 
     const ImageFiles& files() const { return files_; }
     const std::vector<std::string>& classes() const { return files_.classes; }
-    // Items (indices into files().paths) of the current epoch, in the order they come.
-    const std::vector<std::size_t>& order() const { return order_; }
     // Unreadable files found so far, and why.
     std::size_t skipped() const { return skipped_.size(); }
     std::vector<std::pair<std::filesystem::path, std::string>> skipped_files() const { return skipped_.files(); }
-    // The most samples held ready at once (bounded by options.prefetch).
-    std::size_t peak_prefetched() const { return queue_.peak_ready(); }
     const ImageFolderOptions& options() const { return options_; }
 
 private:
     std::size_t label_width() const { return options_.one_hot ? files_.classes.size() : 1; }
 
-    void restart(std::uint64_t epoch) {
-        queue_.stop();  // no worker reads skipped_ or order_ while they change
-        const auto permutation = epoch_permutation(files_.size(), options_.shuffle, options_.seed, epoch);
-        order_.clear();
-        for (auto item : permutation)
-            if (!skipped_.contains(files_.paths[item])) order_.push_back(item);
-        if (shard_.active()) order_ = shard_of(order_, shard_);
-        epoch_ = epoch;
-        untouched_ = true;
-        queue_.start(order_, epoch);
+    // The readable files of the epoch, in its order; runs while no worker adds to skipped_.
+    std::vector<std::size_t> order_of(std::uint64_t epoch, const Shard& shard) const {
+        std::vector<std::size_t> order;
+        for (auto item : epoch_permutation(files_.size(), options_.shuffle, options_.seed, epoch))
+            if (!skipped_.contains(files_.paths[item])) order.push_back(item);
+        return shard.active() ? shard_of(order, shard) : order;
     }
 
     bool produce(std::size_t item, std::uint64_t epoch, float* sample, float* label) const {
@@ -164,11 +142,6 @@ private:
     ImageFolderOptions options_;
     ImageFiles files_;
     mutable SkippedFiles skipped_;
-    std::vector<std::size_t> order_;
-    std::uint64_t epoch_ = 0;
-    bool untouched_ = false;
-    Shard shard_;
-    PrefetchQueue queue_;  // last member: its workers are joined before the members they read go
 };
 
 }  // namespace typenet

@@ -611,10 +611,7 @@ std::vector<TensorData> match_keras_tensors(const KerasWeightsFile& file, bool n
                                "): the model has no layer of that name");
         }
     if (!problems.empty()) {
-        std::string message = file.path.string() + ": the Keras weights do not fit model '" +
-                              std::string(M::name.view()) + "' (" + std::to_string(problems.size()) +
-                              (problems.size() == 1 ? " problem" : " problems") + "):";
-        for (const auto& p : problems) message += "\n  " + p;
+        std::string message = detail::mismatch_message(file.path.string(), "Keras weights", M::name.view(), problems);
         if (std::any_of(extra_layers.begin(), extra_layers.end(),
                         [](const std::string& l) { return l == "fc1" || l == "fc2" || l == "predictions"; }))
             message += "\n  hint: this file includes the classifier on top (fc1, fc2, predictions); the "

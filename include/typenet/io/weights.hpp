@@ -57,6 +57,16 @@ inline std::string weight_name(std::string_view layer_path, std::string_view wei
 }
 
 // Shows a few names, then how many more there are: messages stay readable for VGG.
+// The head of a WeightsMismatch message, "<file>: the <what> do not fit model '<model>'
+// (n problems):", then each problem on its own line.
+inline std::string mismatch_message(const std::string& file, std::string_view what, std::string_view model,
+                                    const std::vector<std::string>& problems) {
+    std::string message = file + ": the " + std::string(what) + " do not fit model '" + std::string(model) + "' (" +
+                          std::to_string(problems.size()) + (problems.size() == 1 ? " problem" : " problems") + "):";
+    for (const auto& problem : problems) message += "\n  " + problem;
+    return message;
+}
+
 inline std::string name_list(const std::vector<std::string>& names, std::size_t shown = 12) {
     std::string text;
     for (std::size_t i = 0; i < names.size() && i < shown; ++i) text += (i ? ", " : "") + names[i];
@@ -151,10 +161,7 @@ void load_weights(M& model, const std::filesystem::path& path) {
         problems.push_back("unexpected tensors (not in this model): " + detail::name_list(unexpected));
 
     if (!problems.empty()) {
-        std::string message = path.string() + ": the weights do not fit model '" + std::string(M::name.view()) +
-                              "' (" + std::to_string(problems.size()) + (problems.size() == 1 ? " problem" : " problems") +
-                              "):";
-        for (const auto& problem : problems) message += "\n  " + problem;
+        std::string message = detail::mismatch_message(path.string(), "weights", M::name.view(), problems);
         if (!missing.empty()) {
             std::vector<std::string> file_names;
             for (const auto& tensor : tensors) file_names.push_back(tensor.name);

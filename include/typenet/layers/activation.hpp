@@ -40,10 +40,7 @@ public:
 };
 
 template <class Act, FixedString Name = "">
-struct Activation {
-    static constexpr FixedString auto_prefix = "activation";
-    static constexpr FixedString explicit_name = Name;
-
+struct Activation : SpecNames<"activation", Name> {
     template <class In, class Device, FixedString LayerName>
     using bind = ActivationLayer<In, Device, LayerName, Act>;
 };

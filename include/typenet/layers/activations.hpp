@@ -16,13 +16,15 @@ namespace typenet {
 template <class In, class Device, FixedString Name, float MaxValue>
 class ReLULayer;  // layers/relu.hpp
 
-struct Linear {
-    static constexpr ActivationKind kind = ActivationKind::linear;
-    static constexpr std::string_view name = "linear";
+// An activation tag: its kind for the kernels, its Keras name.
+template <ActivationKind Kind>
+struct ActivationTag {
+    static constexpr ActivationKind kind = Kind;
+    static constexpr std::string_view name = activation_name(Kind);
 };
-struct ReLU {
-    static constexpr ActivationKind kind = ActivationKind::relu;
-    static constexpr std::string_view name = "relu";
+
+struct Linear : ActivationTag<ActivationKind::linear> {};
+struct ReLU : ActivationTag<ActivationKind::relu> {
 
     // Written as a layer of its own, ReLU is Keras's ReLU() layer (layers/relu.hpp).
     static constexpr FixedString auto_prefix = "re_lu";
@@ -30,14 +32,8 @@ struct ReLU {
     template <class In, class Device, FixedString LayerName>
     using bind = ReLULayer<In, Device, LayerName, std::numeric_limits<float>::infinity()>;
 };
-struct Sigmoid {
-    static constexpr ActivationKind kind = ActivationKind::sigmoid;
-    static constexpr std::string_view name = "sigmoid";
-};
-struct Softmax {
-    static constexpr ActivationKind kind = ActivationKind::softmax;
-    static constexpr std::string_view name = "softmax";
-};
+struct Sigmoid : ActivationTag<ActivationKind::sigmoid> {};
+struct Softmax : ActivationTag<ActivationKind::softmax> {};
 
 template <class T>
 inline constexpr bool is_activation_v =

@@ -22,6 +22,7 @@
 #include "typenet/layers/layer.hpp"
 #include "typenet/layers/padding.hpp"
 #include "typenet/layers/parameter.hpp"
+#include "typenet/layers/kernel_and_bias.hpp"
 #include "typenet/layers/use_bias.hpp"
 
 namespace typenet {
@@ -74,7 +75,8 @@ class Conv2DLayer
                        Shape<detail::conv2d_shapes<In, Filters, Kernel, Pad, Stride>::out_h,
                              detail::conv2d_shapes<In, Filters, Kernel, Pad, Stride>::out_w, Filters>,
                        Name, "Conv2D", (Kernel * Kernel * dim_or_one<In, 2> + (HasBias ? 1 : 0)) * Filters,
-                       std::conditional_t<is_activation_v<Act>, Act, Linear>> {
+                       std::conditional_t<is_activation_v<Act>, Act, Linear>>,
+      public KernelAndBias<Device, HasBias> {
     using shapes = detail::conv2d_shapes<In, Filters, Kernel, Pad, Stride>;
 
     // The rules, in the order they are checked; each fires only if the ones before held.
@@ -102,23 +104,12 @@ public:
     }();
     static constexpr ConvGeometry geometry = shapes::geometry;
     static constexpr std::size_t kernel_size = Kernel, filters = Filters, stride = Stride;
-    static constexpr bool use_bias = HasBias;
     using padding = Pad;
+    using weights = KernelAndBias<Device, HasBias>;
+    using weights::bias;
+    using weights::kernel;
 
-    std::span<Parameter<Device>> parameters() { return params_; }
-    std::span<const Parameter<Device>> parameters() const { return params_; }
-    Parameter<Device>& kernel() { return params_[0]; }
-    const Parameter<Device>& kernel() const { return params_[0]; }
-    Parameter<Device>& bias()
-        requires HasBias
-    {
-        return params_[1];
-    }
-    const Parameter<Device>& bias() const
-        requires HasBias
-    {
-        return params_[1];
-    }
+    Conv2DLayer() : weights("kernel", {Kernel, Kernel, shapes::in_c, Filters}, Filters) {}
 
     void initialize(Random& rng) {
         constexpr std::size_t receptive = Kernel * Kernel;
@@ -127,39 +118,22 @@ public:
     }
 
     void forward(const float* x, float* y, std::size_t batch, Mode) {
-        const float* b = nullptr;
-        if constexpr (HasBias) b = bias().value.data();
-        Kernels<Device>::conv2d_forward(geometry, x, batch, kernel().value.data(), b, y, Act::kind, workspace_);
+        Kernels<Device>::conv2d_forward(geometry, x, batch, kernel().value.data(), this->bias_values(), y, Act::kind,
+                                        workspace_);
     }
 
     void backward(const float* x, const float* y, const float* dy, float* dx, std::size_t batch,
                   bool dy_is_preactivation) {
-        const float* dz = dy;
-        if (!dy_is_preactivation && Act::kind != ActivationKind::linear) {
-            dz_.ensure(batch * geometry.out_size());
-            Kernels<Device>::activation_backward(y, dy, dz_.data(), batch * geometry.out_pixels(), Filters, Act::kind);
-            dz = dz_.data();
-        }
+        const float* dz =
+            this->preactivation_gradient(y, dy, batch * geometry.out_pixels(), Filters, Act::kind, dy_is_preactivation);
         const bool learn = this->trainable;
-        float* dbias = nullptr;
-        if constexpr (HasBias) dbias = learn ? bias().grad.data() : nullptr;
         Kernels<Device>::conv2d_backward(geometry, x, batch, kernel().value.data(), dz, dx,
-                                         learn ? kernel().grad.data() : nullptr, dbias, workspace_);
+                                         learn ? kernel().grad.data() : nullptr, this->bias_gradients(learn),
+                                         workspace_);
     }
 
 private:
-    static auto make_parameters() {
-        if constexpr (HasBias)
-            return std::array<Parameter<Device>, 2>{
-                Parameter<Device>{"kernel", {Kernel, Kernel, shapes::in_c, Filters}},
-                Parameter<Device>{"bias", {Filters}}};
-        else
-            return std::array<Parameter<Device>, 1>{Parameter<Device>{"kernel", {Kernel, Kernel, shapes::in_c, Filters}}};
-    }
-
-    decltype(make_parameters()) params_ = make_parameters();
     Buffer<Device> workspace_;
-    Buffer<Device> dz_;
 };
 
 }  // namespace typenet

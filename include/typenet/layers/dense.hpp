@@ -11,6 +11,7 @@
 #include "typenet/core/buffer.hpp"
 #include "typenet/core/shape.hpp"
 #include "typenet/layers/activations.hpp"
+#include "typenet/layers/kernel_and_bias.hpp"
 #include "typenet/layers/layer.hpp"
 #include "typenet/layers/parameter.hpp"
 
@@ -30,7 +31,8 @@ struct Dense {
 
 template <class In, class Device, FixedString Name, std::size_t Units, class Act>
 class DenseLayer : public LayerBase<In, Shape<Units>, Name, "Dense", (In::size + 1) * Units,
-                                    std::conditional_t<is_activation_v<Act>, Act, Linear>> {
+                                    std::conditional_t<is_activation_v<Act>, Act, Linear>>,
+                   public KernelAndBias<Device, true> {
     static constexpr bool spec_ok = is_activation_v<Act> && Units > 0;
     static constexpr bool rank_ok = In::rank == 1;
 
@@ -50,12 +52,11 @@ public:
     }();
     static constexpr std::size_t units = Units, in_features = In::size;
 
-    std::span<Parameter<Device>> parameters() { return params_; }
-    std::span<const Parameter<Device>> parameters() const { return params_; }
-    Parameter<Device>& kernel() { return params_[0]; }
-    Parameter<Device>& bias() { return params_[1]; }
-    const Parameter<Device>& kernel() const { return params_[0]; }
-    const Parameter<Device>& bias() const { return params_[1]; }
+    using weights = KernelAndBias<Device, true>;
+    using weights::bias;
+    using weights::kernel;
+
+    DenseLayer() : weights("kernel", {In::size, Units}, Units) {}
 
     void initialize(Random& rng) {
         kernel().set_values(glorot_uniform(kernel().size(), in_features, Units, rng));
@@ -70,12 +71,7 @@ public:
 
     void backward(const float* x, const float* y, const float* dy, float* dx, std::size_t batch,
                   bool dy_is_preactivation) {
-        const float* dz = dy;
-        if (!dy_is_preactivation && Act::kind != ActivationKind::linear) {
-            dz_.ensure(batch * Units);
-            Kernels<Device>::activation_backward(y, dy, dz_.data(), batch, Units, Act::kind);
-            dz = dz_.data();
-        }
+        const float* dz = this->preactivation_gradient(y, dy, batch, Units, Act::kind, dy_is_preactivation);
         if (this->trainable) {
             Kernels<Device>::gemm(true, false, in_features, Units, batch, 1.0f, x, in_features, dz, Units, 0.0f,
                                   kernel().grad.data(), Units);
@@ -85,11 +81,6 @@ public:
             Kernels<Device>::gemm(false, true, batch, in_features, Units, 1.0f, dz, Units, kernel().value.data(), Units,
                                   0.0f, dx, in_features);
     }
-
-private:
-    std::array<Parameter<Device>, 2> params_{Parameter<Device>{"kernel", {In::size, Units}},
-                                             Parameter<Device>{"bias", {Units}}};
-    Buffer<Device> dz_;
 };
 
 }  // namespace typenet

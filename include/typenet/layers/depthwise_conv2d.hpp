@@ -21,6 +21,7 @@
 #include "typenet/layers/layer.hpp"
 #include "typenet/layers/padding.hpp"
 #include "typenet/layers/parameter.hpp"
+#include "typenet/layers/kernel_and_bias.hpp"
 #include "typenet/layers/use_bias.hpp"
 
 namespace typenet {
@@ -47,7 +48,8 @@ class DepthwiseConv2DLayer
                              dim_or_one<In, 2> * Multiplier>,
                        Name, "DepthwiseConv2D",
                        (Kernel * Kernel + (HasBias ? 1 : 0)) * dim_or_one<In, 2> * Multiplier,
-                       std::conditional_t<is_activation_v<Act>, Act, Linear>> {
+                       std::conditional_t<is_activation_v<Act>, Act, Linear>>,
+      public KernelAndBias<Device, HasBias> {
     using shapes = detail::depthwise_shapes<In, Kernel, Pad, Stride, Multiplier>;
 
     // The rules, in the order they are checked; each fires only if the ones before held.
@@ -75,23 +77,15 @@ public:
     }();
     static constexpr ConvGeometry geometry = shapes::geometry;
     static constexpr std::size_t kernel_size = Kernel, stride = Stride, depth_multiplier = Multiplier;
-    static constexpr bool use_bias = HasBias;
     using padding = Pad;
+    using weights = KernelAndBias<Device, HasBias>;
+    using weights::bias;
 
-    std::span<Parameter<Device>> parameters() { return params_; }
-    std::span<const Parameter<Device>> parameters() const { return params_; }
-    Parameter<Device>& depthwise_kernel() { return params_[0]; }
-    const Parameter<Device>& depthwise_kernel() const { return params_[0]; }
-    Parameter<Device>& bias()
-        requires HasBias
-    {
-        return params_[1];
-    }
-    const Parameter<Device>& bias() const
-        requires HasBias
-    {
-        return params_[1];
-    }
+    DepthwiseConv2DLayer() : weights("depthwise_kernel", {Kernel, Kernel, shapes::in_c, Multiplier}, shapes::filters) {}
+
+    // Keras's name for the kernel.
+    Parameter<Device>& depthwise_kernel() { return this->kernel(); }
+    const Parameter<Device>& depthwise_kernel() const { return this->kernel(); }
 
     void initialize(Random& rng) {
         // Keras's fans for a (kh, kw, in_c, multiplier) kernel: in_c and multiplier times the taps.
@@ -102,46 +96,19 @@ public:
     }
 
     void forward(const float* x, float* y, std::size_t batch, Mode) {
-        Kernels<Device>::depthwise_conv2d_forward(geometry, x, batch, depthwise_kernel().value.data(), bias_data(), y,
+        Kernels<Device>::depthwise_conv2d_forward(geometry, x, batch, depthwise_kernel().value.data(), this->bias_values(), y,
                                                   Act::kind);
     }
 
     void backward(const float* x, const float* y, const float* dy, float* dx, std::size_t batch,
                   bool dy_is_preactivation) {
-        const float* dz = dy;
-        if (!dy_is_preactivation && Act::kind != ActivationKind::linear) {
-            dz_.ensure(batch * geometry.out_size());
-            Kernels<Device>::activation_backward(y, dy, dz_.data(), batch * geometry.out_pixels(), shapes::filters,
-                                                 Act::kind);
-            dz = dz_.data();
-        }
+        const float* dz = this->preactivation_gradient(y, dy, batch * geometry.out_pixels(), shapes::filters,
+                                                       Act::kind, dy_is_preactivation);
         const bool learn = this->trainable;
-        float* dbias = nullptr;
-        if constexpr (HasBias) dbias = learn ? bias().grad.data() : nullptr;
         Kernels<Device>::depthwise_conv2d_backward(geometry, x, batch, depthwise_kernel().value.data(), dz, dx,
-                                                   learn ? depthwise_kernel().grad.data() : nullptr, dbias);
+                                                   learn ? depthwise_kernel().grad.data() : nullptr,
+                                                   this->bias_gradients(learn));
     }
-
-private:
-    const float* bias_data() {
-        if constexpr (HasBias)
-            return bias().value.data();
-        else
-            return nullptr;
-    }
-
-    static auto make_parameters() {
-        if constexpr (HasBias)
-            return std::array<Parameter<Device>, 2>{
-                Parameter<Device>{"depthwise_kernel", {Kernel, Kernel, shapes::in_c, Multiplier}},
-                Parameter<Device>{"bias", {shapes::filters}}};
-        else
-            return std::array<Parameter<Device>, 1>{
-                Parameter<Device>{"depthwise_kernel", {Kernel, Kernel, shapes::in_c, Multiplier}}};
-    }
-
-    decltype(make_parameters()) params_ = make_parameters();
-    Buffer<Device> dz_;
 };
 
 template <std::size_t Kernel, class Activation = Linear, class Padding = Valid, LayerOption Option1 = LayerOption{},

@@ -70,10 +70,7 @@ private:
 };
 
 template <float Rate, FixedString Name = "">
-struct Dropout {
-    static constexpr FixedString auto_prefix = "dropout";
-    static constexpr FixedString explicit_name = Name;
-
+struct Dropout : SpecNames<"dropout", Name> {
     template <class In, class Device, FixedString LayerName>
     using bind = DropoutLayer<In, Device, LayerName, Rate>;
 };

@@ -24,10 +24,7 @@ public:
     }
 };
 
-struct Flatten {
-    static constexpr FixedString auto_prefix = "flatten";
-    static constexpr FixedString explicit_name = "";
-
+struct Flatten : SpecNames<"flatten"> {
     template <class In, class Device, FixedString Name>
     using bind = FlattenLayer<In, Device, Name>;
 };

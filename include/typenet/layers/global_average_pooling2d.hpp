@@ -32,10 +32,7 @@ public:
 };
 
 template <FixedString Name = "">
-struct GlobalAveragePooling2D {
-    static constexpr FixedString auto_prefix = "global_average_pooling2d";
-    static constexpr FixedString explicit_name = Name;
-
+struct GlobalAveragePooling2D : SpecNames<"global_average_pooling2d", Name> {
     template <class In, class Device, FixedString LayerName>
     using bind = GlobalAveragePooling2DLayer<In, Device, LayerName>;
 };

@@ -19,10 +19,6 @@ struct Input {
 };
 
 template <class T>
-struct is_input : std::false_type {};
-template <std::size_t... Dims>
-struct is_input<Input<Dims...>> : std::true_type {};
-template <class T>
-inline constexpr bool is_input_v = is_input<T>::value;
+inline constexpr bool is_input_v = is_sizes_of<T, Input>::value;
 
 }  // namespace typenet

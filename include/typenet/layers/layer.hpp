@@ -23,6 +23,11 @@
 //   backward(x, y, dy, dx, batch, dy_is_preactivation)
 //       fills parameter gradients when trainable, and dx (may be null: nobody needs it).
 //       dy_is_preactivation: dy is already dL/d(pre-activation), as a fused loss gives.
+//
+// A spec has auto_prefix (Keras's name prefix), explicit_name ("" for an automatic name)
+// and bind<In, Device, Name>. layers/contract.hpp states all of this as concepts
+// (LayerSpecFor, BoundLayer), which the fold checks; the kernels a layer may call are
+// listed once in backend/kernels.hpp; docs/layers.md walks through a new layer.
 #pragma once
 
 #include <cstddef>
@@ -56,6 +61,14 @@ struct LayerBase {
     [[nodiscard]] std::size_t trainable_param_count() const { return trainable ? Params - StateCount : 0; }
     [[nodiscard]] bool has_trainable_parameters() const { return trainable && Params != StateCount; }
     void set_trainable(bool value) { trainable = value; }
+};
+
+// The names every spec gives (layers/contract.hpp): Keras's automatic prefix, and the
+// name the user gave or "". A spec derives from it and adds its bind.
+template <FixedString AutoPrefix, FixedString ExplicitName = "">
+struct SpecNames {
+    static constexpr FixedString auto_prefix = AutoPrefix;
+    static constexpr FixedString explicit_name = ExplicitName;
 };
 
 // A layer without weights: no parameters, nothing to initialise.

@@ -31,10 +31,7 @@ public:
 };
 
 template <float MaxValue, FixedString Name = "">
-struct ReLUMax {
-    static constexpr FixedString auto_prefix = "re_lu";
-    static constexpr FixedString explicit_name = Name;
-
+struct ReLUMax : SpecNames<"re_lu", Name> {
     template <class In, class Device, FixedString LayerName>
     using bind = ReLULayer<In, Device, LayerName, MaxValue>;
 };

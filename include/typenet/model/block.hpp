@@ -65,7 +65,7 @@ struct input_of<Shape<Dims...>> {
 
 template <class Spec>
 constexpr bool explicitly_named() {
-    return !Spec::explicit_name.empty();
+    return !spec_explicit_name<Spec>().empty();
 }
 template <class List>
 struct all_named;

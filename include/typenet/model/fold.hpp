@@ -14,6 +14,7 @@
 
 #include "typenet/core/fixed_string.hpp"
 #include "typenet/core/type_list.hpp"
+#include "typenet/layers/contract.hpp"
 #include "typenet/layers/layer.hpp"
 
 namespace typenet {
@@ -60,9 +61,9 @@ struct flatten_specs<TypeList<Done...>, Stack<Inner...>, Rest...> : flatten_spec
 // n counts the unnamed layers of the same prefix so far, from 1, as Keras's uids do.
 template <class... Specs>
 constexpr std::array<FixedString, sizeof...(Specs)> layer_names() {
-    constexpr std::array<std::string_view, sizeof...(Specs)> prefixes{Specs::auto_prefix.view()...};
-    constexpr std::array<bool, sizeof...(Specs)> named{!Specs::explicit_name.empty()...};
-    constexpr std::array<FixedString, sizeof...(Specs)> explicit_names{Specs::explicit_name...};
+    constexpr std::array<std::string_view, sizeof...(Specs)> prefixes{spec_auto_prefix<Specs>()...};
+    constexpr std::array<bool, sizeof...(Specs)> named{!spec_explicit_name<Specs>().empty()...};
+    constexpr std::array<FixedString, sizeof...(Specs)> explicit_names{spec_explicit_name<Specs>()...};
     std::array<FixedString, sizeof...(Specs)> names{};
     for (std::size_t i = 0; i < sizeof...(Specs); ++i) {
         if (named[i]) {
@@ -77,6 +78,8 @@ constexpr std::array<FixedString, sizeof...(Specs)> layer_names() {
 }
 
 // ---- The fold ----------------------------------------------------------------------
+// Each step checks the layer contract (layers/contract.hpp) of the spec and of the layer
+// it binds to; one that breaks it is reported once and replaced by an Unbound stand-in.
 template <class Device, class CurrentShape, bool Ok, class... Bound>
 struct FoldState {
     using shape = CurrentShape;
@@ -89,11 +92,13 @@ struct FoldStep {};
 
 template <class Device, class S, bool Ok, class... Bound, class Spec, FixedString Name>
 constexpr auto operator>>(FoldState<Device, S, Ok, Bound...>, FoldStep<Spec, Name>) {
-    if constexpr (Ok) {
+    if constexpr (!Ok) {
+        return FoldState<Device, S, false, Bound..., Unbound<S, Device, Name>>{};
+    } else if constexpr (!check_layer_contract<Spec, S, Device, Name>()) {
+        return FoldState<Device, S, false, Bound..., Unbound<S, Device, Name>>{};
+    } else {
         using Layer = typename Spec::template bind<S, Device, Name>;
         return FoldState<Device, typename Layer::output_shape, Layer::ok, Bound..., Layer>{};
-    } else {
-        return FoldState<Device, S, false, Bound..., Unbound<S, Device, Name>>{};
     }
 }
 

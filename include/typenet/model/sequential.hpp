@@ -38,28 +38,31 @@ struct ChainSpec {
         Chain<Device, Kind, ExplicitName.empty() ? indexed_name(Kind::auto_prefix, 1) : ExplicitName, InputSpec,
               flatten_specs_t<Specs...>>;
 };
-}  // namespace detail
 
-template <class InputSpec, class... Specs>
-class Sequential : public detail::ChainSpec<SequentialKind, "", InputSpec, Specs...>,
-                   public detail::ChainSpec<SequentialKind, "", InputSpec, Specs...>::template on_device<cpu> {
-    using runtime = typename detail::ChainSpec<SequentialKind, "", InputSpec, Specs...>::template on_device<cpu>;
+// What Sequential and Model are: the spec (to nest it in another model) and the same
+// network on the CPU (to run it).
+template <class Kind, FixedString ExplicitName, class InputSpec, class... Specs>
+class ChainModel : public ChainSpec<Kind, ExplicitName, InputSpec, Specs...>,
+                   public ChainSpec<Kind, ExplicitName, InputSpec, Specs...>::template on_device<cpu> {
+    using runtime = typename ChainSpec<Kind, ExplicitName, InputSpec, Specs...>::template on_device<cpu>;
 
 public:
     using runtime::runtime;
     using runtime::name;
     static constexpr bool is_model = true;
 };
+}  // namespace detail
+
+template <class InputSpec, class... Specs>
+class Sequential : public detail::ChainModel<SequentialKind, "", InputSpec, Specs...> {
+public:
+    using detail::ChainModel<SequentialKind, "", InputSpec, Specs...>::ChainModel;
+};
 
 template <FixedString Name, class InputSpec, class... Specs>
-class Model : public detail::ChainSpec<ModelKind, Name, InputSpec, Specs...>,
-              public detail::ChainSpec<ModelKind, Name, InputSpec, Specs...>::template on_device<cpu> {
-    using runtime = typename detail::ChainSpec<ModelKind, Name, InputSpec, Specs...>::template on_device<cpu>;
-
+class Model : public detail::ChainModel<ModelKind, Name, InputSpec, Specs...> {
 public:
-    using runtime::runtime;
-    using runtime::name;
-    static constexpr bool is_model = true;
+    using detail::ChainModel<ModelKind, Name, InputSpec, Specs...>::ChainModel;
 };
 
 // A model type on a device: on<cuda, BasicCNN> (needs typenet/backend/cuda/kernels.cuh).

@@ -107,9 +107,4 @@ std::string trainable_table_string(const ModelType& model) {
     return trimmed;
 }
 
-template <class ModelType>
-void print_summary(const ModelType& model, std::ostream& out = std::cout) {
-    out << summary_string(model);
-}
-
 }  // namespace typenet

@@ -112,9 +112,7 @@ inline Figure render_confusion_matrix(const ConfusionMatrix& matrix, std::string
 // names are the matrix's own (see typenet::confusion_matrix).
 inline Figure plot_confusion_matrix(const ConfusionMatrix& matrix, const std::filesystem::path& path,
                                     std::string_view title = "Confusion Matrix") {
-    Figure figure = render_confusion_matrix(matrix, title);
-    write_png(figure.image, path);
-    return figure;
+    return written(render_confusion_matrix(matrix, title), path);
 }
 
 }  // namespace typenet

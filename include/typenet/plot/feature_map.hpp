@@ -74,9 +74,7 @@ inline Figure render_feature_map(std::span<const float> activation, int height, 
 inline Figure plot_feature_map(std::span<const float> activation, int height, int width, int channels,
                                const std::filesystem::path& path, std::string_view title = "Feature map",
                                int max_channels = 64, int columns = 8) {
-    Figure figure = render_feature_map(activation, height, width, channels, title, max_channels, columns);
-    write_png(figure.image, path);
-    return figure;
+    return written(render_feature_map(activation, height, width, channels, title, max_channels, columns), path);
 }
 
 }  // namespace typenet

@@ -168,9 +168,7 @@ inline Figure render_image_grid(std::span<const ImageView> images, int columns,
 
 inline Figure plot_image_grid(std::span<const ImageView> images, int columns, const std::vector<std::string>& labels,
                               const std::filesystem::path& path, std::string_view title = "", int cell_size = 0) {
-    Figure figure = render_image_grid(images, columns, labels, title, cell_size);
-    write_png(figure.image, path);
-    return figure;
+    return written(render_image_grid(images, columns, labels, title, cell_size), path);
 }
 
 }  // namespace typenet

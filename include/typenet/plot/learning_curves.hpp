@@ -133,9 +133,7 @@ inline Figure render_learning_curves(const HistoryColumns& history, std::string_
 // Writes the figure as PNG at `path` (atomically) and returns it.
 inline Figure plot_learning_curves(const HistoryColumns& history, const std::filesystem::path& path,
                                    std::string_view title = "Learning Curves") {
-    Figure figure = render_learning_curves(history, title);
-    write_png(figure.image, path);
-    return figure;
+    return written(render_learning_curves(history, title), path);
 }
 
 }  // namespace typenet

@@ -70,9 +70,7 @@ inline Figure render_roc_curve(std::span<const NamedRocCurve> curves,
 
 inline Figure plot_roc_curve(std::span<const NamedRocCurve> curves, const std::filesystem::path& path,
                              std::string_view title = "Receiver Operating Characteristic (ROC) Curve") {
-    Figure figure = render_roc_curve(curves, title);
-    write_png(figure.image, path);
-    return figure;
+    return written(render_roc_curve(curves, title), path);
 }
 
 // One curve, as the chapter's plot_model_roc_curve.

@@ -23,33 +23,27 @@
 
 namespace typenet {
 
-struct BinaryCrossentropy {
+// One loss of LossKind: its Keras name, the activation whose gradient it fuses, and
+// how many floats a label has for a model with `outputs` outputs.
+template <LossKind Kind>
+struct Crossentropy {
     bool from_logits = false;
 
-    static constexpr LossKind kind = LossKind::binary_crossentropy;
-    static constexpr std::string_view name = "binary_crossentropy";
-    static constexpr ActivationKind fused_activation = ActivationKind::sigmoid;
-    // Floats per label for a model with `outputs` outputs.
-    static constexpr std::size_t label_size(std::size_t outputs) { return outputs; }
+    static constexpr LossKind kind = Kind;
+    static constexpr std::string_view name = Kind == LossKind::binary_crossentropy        ? "binary_crossentropy"
+                                             : Kind == LossKind::categorical_crossentropy ? "categorical_crossentropy"
+                                                                                          : "sparse_categorical_crossentropy";
+    static constexpr ActivationKind fused_activation =
+        Kind == LossKind::binary_crossentropy ? ActivationKind::sigmoid : ActivationKind::softmax;
+    // The sparse loss takes one class index per sample.
+    static constexpr std::size_t label_size(std::size_t outputs) {
+        return Kind == LossKind::sparse_categorical_crossentropy ? 1 : outputs;
+    }
 };
 
-struct CategoricalCrossentropy {
-    bool from_logits = false;
-
-    static constexpr LossKind kind = LossKind::categorical_crossentropy;
-    static constexpr std::string_view name = "categorical_crossentropy";
-    static constexpr ActivationKind fused_activation = ActivationKind::softmax;
-    static constexpr std::size_t label_size(std::size_t outputs) { return outputs; }
-};
-
-struct SparseCategoricalCrossentropy {
-    bool from_logits = false;
-
-    static constexpr LossKind kind = LossKind::sparse_categorical_crossentropy;
-    static constexpr std::string_view name = "sparse_categorical_crossentropy";
-    static constexpr ActivationKind fused_activation = ActivationKind::softmax;
-    static constexpr std::size_t label_size(std::size_t) { return 1; }  // one class index per sample
-};
+using BinaryCrossentropy = Crossentropy<LossKind::binary_crossentropy>;
+using CategoricalCrossentropy = Crossentropy<LossKind::categorical_crossentropy>;
+using SparseCategoricalCrossentropy = Crossentropy<LossKind::sparse_categorical_crossentropy>;
 
 template <class L>
 concept LossFunction = requires(const L& loss) {

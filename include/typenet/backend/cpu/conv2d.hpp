@@ -40,12 +40,9 @@ using ConvMethod = ConvAlgorithm;
 // TYPENET_CONV_ALGORITHM override.
 inline ConvMethod conv_method() { return conv_algorithm(); }
 
-// Patch rows of one image: row (oy, ox) holds the (kh, kw, cin) window, zeros where
-// the window hangs over the padding. Matches the Keras kernel layout (kh, kw, cin, cout).
-inline void im2col(const ConvGeometry& g, const float* image, float* columns);
-
 // Patch rows [first, first + count) of the whole batch's im2col matrix (row = image *
-// out_pixels + oy * out_w + ox).
+// out_pixels + oy * out_w + ox): row (oy, ox) holds the (kh, kw, cin) window, zeros where
+// the window hangs over the padding, in the Keras kernel layout (kh, kw, cin, cout).
 inline void im2col_rows(const ConvGeometry& g, const float* x, std::size_t first, std::size_t count, float* columns) {
     const std::size_t row_len = g.patch_size();
     const std::size_t span = g.kernel_w * g.in_c;
@@ -83,10 +80,6 @@ inline void im2col_rows(const ConvGeometry& g, const float* x, std::size_t first
     }
 }
 
-inline void im2col(const ConvGeometry& g, const float* image, float* columns) {
-    im2col_rows(g, image, 0, g.out_pixels(), columns);
-}
-
 // The adjoint of im2col_rows: adds patch-row gradients [first, first + count) back
 // into the batch's input gradient.
 inline void col2im_rows_add(const ConvGeometry& g, const float* columns, std::size_t first, std::size_t count,
@@ -114,10 +107,6 @@ inline void col2im_rows_add(const ConvGeometry& g, const float* columns, std::si
             }
         }
     }
-}
-
-inline void col2im_add(const ConvGeometry& g, const float* columns, float* image) {
-    col2im_rows_add(g, columns, 0, g.out_pixels(), image);
 }
 
 namespace conv_detail {

@@ -27,6 +27,31 @@ inline bool source(std::size_t out, std::size_t stride, std::size_t tap, std::si
     return true;
 }
 
+// Calls f(ky, kx, iy, ix) for each tap of output pixel (oy, ox) that reads the input
+// (iy, ix), skipping the taps that fall in the padding.
+template <class F>
+inline void each_tap(const ConvGeometry& g, std::size_t oy, std::size_t ox, F&& f) {
+    for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
+        std::size_t iy;
+        if (!source(oy, g.stride_h, ky, g.pad_top, g.in_h, iy)) continue;
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+            std::size_t ix;
+            if (!source(ox, g.stride_w, kx, g.pad_left, g.in_w, ix)) continue;
+            f(ky, kx, iy, ix);
+        }
+    }
+}
+
+// acc[c * M + m] += in[c] * w[c * M + m] over the C input channels: a pixel's products
+// for the forward pass (w the kernel) and for the kernel gradient (w the gradient).
+inline void channel_products_add(float* acc, const float* in, const float* w, std::size_t C, std::size_t M) {
+    if (M == 1)  // no division: the loop vectorises
+        for (std::size_t o = 0; o < C; ++o) acc[o] += in[o] * w[o];
+    else
+        for (std::size_t c = 0; c < C; ++c)
+            for (std::size_t m = 0; m < M; ++m) acc[c * M + m] += in[c] * w[c * M + m];
+}
+
 }  // namespace depthwise_detail
 
 inline void depthwise_conv2d_forward(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
@@ -38,21 +63,10 @@ inline void depthwise_conv2d_forward(const ConvGeometry& g, const float* x, std:
         for (std::size_t ox = 0; ox < g.out_w; ++ox) {
             float* out = y + n * g.out_size() + (oy * g.out_w + ox) * F;
             for (std::size_t o = 0; o < F; ++o) out[o] = bias != nullptr ? bias[o] : 0.0f;
-            for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-                std::size_t iy;
-                if (!depthwise_detail::source(oy, g.stride_h, ky, g.pad_top, g.in_h, iy)) continue;
-                for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-                    std::size_t ix;
-                    if (!depthwise_detail::source(ox, g.stride_w, kx, g.pad_left, g.in_w, ix)) continue;
-                    const float* in = image + (iy * g.in_w + ix) * C;
-                    const float* k = kernel + (ky * g.kernel_w + kx) * F;
-                    if (M == 1)
-                        for (std::size_t o = 0; o < F; ++o) out[o] += in[o] * k[o];
-                    else
-                        for (std::size_t c = 0; c < C; ++c)
-                            for (std::size_t m = 0; m < M; ++m) out[c * M + m] += in[c] * k[c * M + m];
-                }
-            }
+            depthwise_detail::each_tap(g, oy, ox, [&](std::size_t ky, std::size_t kx, std::size_t iy, std::size_t ix) {
+                depthwise_detail::channel_products_add(out, image + (iy * g.in_w + ix) * C,
+                                                       kernel + (ky * g.kernel_w + kx) * F, C, M);
+            });
         }
     }, g.out_w * F * g.kernel_h * g.kernel_w * 2);
     if (act != ActivationKind::linear) bias_activation(y, nullptr, batch * g.out_pixels(), F, act);
@@ -75,13 +89,8 @@ inline void depthwise_conv2d_backward(const ConvGeometry& g, const float* x, std
                     for (std::size_t ox = 0; ox < g.out_w; ++ox) {
                         std::size_t ix;
                         if (!depthwise_detail::source(ox, g.stride_w, kx, g.pad_left, g.in_w, ix)) continue;
-                        const float* in = x + n * g.in_size() + (iy * g.in_w + ix) * C;
-                        const float* d = dz + n * g.out_size() + (oy * g.out_w + ox) * F;
-                        if (M == 1)  // no division: the loop vectorises
-                            for (std::size_t o = 0; o < F; ++o) dk[o] += in[o] * d[o];
-                        else
-                            for (std::size_t c = 0; c < C; ++c)
-                                for (std::size_t m = 0; m < M; ++m) dk[c * M + m] += in[c] * d[c * M + m];
+                        depthwise_detail::channel_products_add(dk, x + n * g.in_size() + (iy * g.in_w + ix) * C,
+                                                               dz + n * g.out_size() + (oy * g.out_w + ox) * F, C, M);
                     }
                 }
         });
@@ -93,21 +102,15 @@ inline void depthwise_conv2d_backward(const ConvGeometry& g, const float* x, std
         for (std::size_t oy = 0; oy < g.out_h; ++oy)
             for (std::size_t ox = 0; ox < g.out_w; ++ox) {
                 const float* d = dz + n * g.out_size() + (oy * g.out_w + ox) * F;
-                for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-                    std::size_t iy;
-                    if (!depthwise_detail::source(oy, g.stride_h, ky, g.pad_top, g.in_h, iy)) continue;
-                    for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-                        std::size_t ix;
-                        if (!depthwise_detail::source(ox, g.stride_w, kx, g.pad_left, g.in_w, ix)) continue;
-                        float* in = image + (iy * g.in_w + ix) * C;
-                        const float* k = kernel + (ky * g.kernel_w + kx) * F;
-                        if (M == 1)
-                            for (std::size_t o = 0; o < F; ++o) in[o] += k[o] * d[o];
-                        else
-                            for (std::size_t c = 0; c < C; ++c)
-                                for (std::size_t m = 0; m < M; ++m) in[c] += k[c * M + m] * d[c * M + m];
-                    }
-                }
+                depthwise_detail::each_tap(g, oy, ox, [&](std::size_t ky, std::size_t kx, std::size_t iy, std::size_t ix) {
+                    float* in = image + (iy * g.in_w + ix) * C;
+                    const float* k = kernel + (ky * g.kernel_w + kx) * F;
+                    if (M == 1)
+                        for (std::size_t o = 0; o < F; ++o) in[o] += k[o] * d[o];
+                    else
+                        for (std::size_t c = 0; c < C; ++c)
+                            for (std::size_t m = 0; m < M; ++m) in[c] += k[c * M + m] * d[c * M + m];
+                });
             }
     }, g.out_size() * g.kernel_h * g.kernel_w * 2);
 }

@@ -22,40 +22,9 @@ namespace typenet {
 
 template <>
 struct Kernels<cpu> {
-    template <class T = float>
-    using buffer = Buffer<cpu, T>;
-
-    static constexpr auto gemm = cpu_kernels::gemm;
-    static constexpr auto bias_activation = cpu_kernels::bias_activation;
-    static constexpr auto activation_backward = cpu_kernels::activation_backward;
-    static constexpr auto column_sums = cpu_kernels::column_sums;
-    static constexpr auto conv2d_forward = cpu_kernels::conv2d_forward;
-    static constexpr auto conv2d_backward = cpu_kernels::conv2d_backward;
-    static constexpr auto maxpool_forward = cpu_kernels::maxpool_forward;
-    static constexpr auto maxpool_backward = cpu_kernels::maxpool_backward;
-    static constexpr auto dropout_forward = cpu_kernels::dropout_forward;
-    static constexpr auto dropout_backward = cpu_kernels::dropout_backward;
-    static constexpr auto copy = cpu_kernels::copy;
-    static constexpr auto fill = cpu_kernels::fill;
-    // The layers of today's backbones.
-    static constexpr auto batchnorm_forward_training = cpu_kernels::batchnorm_forward_training;
-    static constexpr auto batchnorm_forward_inference = cpu_kernels::batchnorm_forward_inference;
-    static constexpr auto batchnorm_backward = cpu_kernels::batchnorm_backward;
-    static constexpr auto depthwise_conv2d_forward = cpu_kernels::depthwise_conv2d_forward;
-    static constexpr auto depthwise_conv2d_backward = cpu_kernels::depthwise_conv2d_backward;
-    static constexpr auto avgpool_forward = cpu_kernels::avgpool_forward;
-    static constexpr auto avgpool_backward = cpu_kernels::avgpool_backward;
-    static constexpr auto zero_pad_forward = cpu_kernels::zero_pad_forward;
-    static constexpr auto zero_pad_backward = cpu_kernels::zero_pad_backward;
-    static constexpr auto relu_forward = cpu_kernels::relu_forward;
-    static constexpr auto relu_backward = cpu_kernels::relu_backward;
-    static constexpr auto accumulate = cpu_kernels::accumulate;
-    static constexpr auto copy_channels = cpu_kernels::copy_channels;
-    // Training (train/): loss and optimizer steps.
-    static constexpr auto loss_value_and_gradient = cpu_kernels::loss_value_and_gradient;
-    static constexpr auto sgd_update = cpu_kernels::sgd_update;
-    static constexpr auto rmsprop_update = cpu_kernels::rmsprop_update;
-    static constexpr auto adam_update = cpu_kernels::adam_update;
+#define TYPENET_CPU_KERNEL(name) static constexpr auto name = cpu_kernels::name;
+    TYPENET_KERNEL_NAMES(TYPENET_CPU_KERNEL, TYPENET_CPU_KERNEL)
+#undef TYPENET_CPU_KERNEL
 };
 
 }  // namespace typenet

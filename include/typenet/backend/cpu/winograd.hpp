@@ -176,46 +176,25 @@ TYPENET_SIMD_INLINE void kernel_output_transform_4(const T* m, std::size_t s, T*
 
 // The five transforms of F(Tile x Tile, 3x3), applied along one axis: `at(x, stride)`
 // reads values `stride` apart, as the 2-D transforms do row by row and column by column.
+// Tile 4 works on 6x6 tiles, Tile 2 on 4x4 ones.
 template <std::size_t Tile>
-struct Transforms;
-
-template <>
-struct Transforms<4> {
+struct Transforms {
+    static_assert(Tile == 2 || Tile == 4, "winograd: tiles are 2x2 or 4x4");
     TYPENET_SIMD_INLINE static void kernel(const vfloat* g, std::size_t s, vfloat* r, std::size_t rs) {
-        kernel_transform_f4(g, s, r, rs);
+        if constexpr (Tile == 4) kernel_transform_f4(g, s, r, rs); else kernel_transform_f2(g, s, r, rs);
     }
     TYPENET_SIMD_INLINE static void input(const vfloat* d, std::size_t s, vfloat* r, std::size_t rs) {
-        input_transform_6(d, s, r, rs);
+        if constexpr (Tile == 4) input_transform_6(d, s, r, rs); else input_transform_4(d, s, r, rs);
     }
     TYPENET_SIMD_INLINE static void output(const vfloat* m, std::size_t s, vfloat* o, std::size_t os) {
-        output_transform_6(m, s, o, os);
+        if constexpr (Tile == 4) output_transform_6(m, s, o, os); else output_transform_4(m, s, o, os);
     }
     TYPENET_SIMD_INLINE static void gradient(const vfloat* z, std::size_t s, vfloat* r, std::size_t rs) {
-        gradient_transform_4(z, s, r, rs);
+        if constexpr (Tile == 4) gradient_transform_4(z, s, r, rs); else gradient_transform_2(z, s, r, rs);
     }
     template <class T>
     TYPENET_SIMD_INLINE static void kernel_output(const T* m, std::size_t s, T* o, std::size_t os) {
-        kernel_output_transform_6(m, s, o, os);
-    }
-};
-
-template <>
-struct Transforms<2> {
-    TYPENET_SIMD_INLINE static void kernel(const vfloat* g, std::size_t s, vfloat* r, std::size_t rs) {
-        kernel_transform_f2(g, s, r, rs);
-    }
-    TYPENET_SIMD_INLINE static void input(const vfloat* d, std::size_t s, vfloat* r, std::size_t rs) {
-        input_transform_4(d, s, r, rs);
-    }
-    TYPENET_SIMD_INLINE static void output(const vfloat* m, std::size_t s, vfloat* o, std::size_t os) {
-        output_transform_4(m, s, o, os);
-    }
-    TYPENET_SIMD_INLINE static void gradient(const vfloat* z, std::size_t s, vfloat* r, std::size_t rs) {
-        gradient_transform_2(z, s, r, rs);
-    }
-    template <class T>
-    TYPENET_SIMD_INLINE static void kernel_output(const T* m, std::size_t s, T* o, std::size_t os) {
-        kernel_output_transform_4(m, s, o, os);
+        if constexpr (Tile == 4) kernel_output_transform_6(m, s, o, os); else kernel_output_transform_4(m, s, o, os);
     }
 };
 

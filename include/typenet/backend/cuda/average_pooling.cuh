@@ -30,8 +30,7 @@ template <class T = float>
 __global__ void avgpool_forward_kernel(const T* x, std::size_t count, ConvGeometry g, T* y) {
     const std::size_t C = g.filters;
     for (std::size_t i = first_index(); i < count; i += grid_stride()) {
-        const std::size_t c = i % C, pixel = i / C;
-        const std::size_t ox = pixel % g.out_w, oy = (pixel / g.out_w) % g.out_h, n = pixel / (g.out_h * g.out_w);
+        const auto [n, oy, ox, c] = nhwc_index(i, g.out_h, g.out_w, C);
         std::size_t y0, y1, x0, x1;
         avgpool_window(oy, g.stride_h, g.kernel_h, g.pad_top, g.in_h, y0, y1);
         avgpool_window(ox, g.stride_w, g.kernel_w, g.pad_left, g.in_w, x0, x1);
@@ -46,8 +45,7 @@ template <class T = float>
 __global__ void avgpool_backward_kernel(const T* dy, std::size_t count, ConvGeometry g, T* dx) {
     const std::size_t C = g.filters;
     for (std::size_t i = first_index(); i < count; i += grid_stride()) {
-        const std::size_t c = i % C, pixel = i / C;
-        const std::size_t ix = pixel % g.in_w, iy = (pixel / g.in_w) % g.in_h, n = pixel / (g.in_h * g.in_w);
+        const auto [n, iy, ix, c] = nhwc_index(i, g.in_h, g.in_w, C);
         float acc = 0.0f;
         for (std::size_t oy = 0; oy < g.out_h; ++oy) {
             std::size_t y0, y1;
@@ -69,17 +67,12 @@ __global__ void avgpool_backward_kernel(const T* dy, std::size_t count, ConvGeom
 
 inline void avgpool_forward(const ConvGeometry& g, const float* x, std::size_t batch, float* y) {
     const std::size_t count = batch * g.out_size();
-    if (count == 0) return;
-    detail::avgpool_forward_kernel<<<blocks_for(count), threads_per_block, 0, cuda_context().stream()>>>(x, count, g, y);
-    check_launch("avgpool_forward");
+    launch_over(count, "avgpool_forward", detail::avgpool_forward_kernel<float>, x, count, g, y);
 }
 
 inline void avgpool_backward(const ConvGeometry& g, const float* dy, std::size_t batch, float* dx) {
     const std::size_t count = batch * g.in_size();
-    if (count == 0) return;
-    detail::avgpool_backward_kernel<<<blocks_for(count), threads_per_block, 0, cuda_context().stream()>>>(dy, count, g,
-                                                                                                         dx);
-    check_launch("avgpool_backward");
+    launch_over(count, "avgpool_backward", detail::avgpool_backward_kernel<float>, dy, count, g, dx);
 }
 
 }  // namespace typenet::cuda_kernels

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include <cuda_runtime.h>
 
@@ -171,6 +172,18 @@ void launch_activation_backward(const float* y, const float* dy, float* dz, std:
 // Blocks for a kernel with one warp per row.
 inline unsigned blocks_for_rows(std::size_t rows) { return blocks_for(rows * 32); }
 
+// Calls f(std::integral_constant<ActivationKind, act>{}) for an element-wise activation
+// (softmax, which works on rows, is the caller's own case), so that each gets its kernel.
+template <class F>
+void with_elementwise_activation(ActivationKind act, F&& f) {
+    switch (act) {
+        case ActivationKind::linear: f(std::integral_constant<ActivationKind, ActivationKind::linear>{}); break;
+        case ActivationKind::relu: f(std::integral_constant<ActivationKind, ActivationKind::relu>{}); break;
+        case ActivationKind::sigmoid: f(std::integral_constant<ActivationKind, ActivationKind::sigmoid>{}); break;
+        case ActivationKind::softmax: break;
+    }
+}
+
 }  // namespace detail
 
 // y[r, c] = act(y[r, c] + bias[c]) in place; bias may be null; Softmax acts on rows.
@@ -178,16 +191,15 @@ inline void bias_activation(float* y, const float* bias, std::size_t rows, std::
     if ((bias == nullptr && act == ActivationKind::linear) || rows == 0 || cols == 0) return;
     const std::size_t count = rows * cols;
     require_32_bits(count, "bias_activation");
-    switch (act) {
-        case ActivationKind::linear: detail::launch_bias_activation<ActivationKind::linear>(y, bias, count, cols); break;
-        case ActivationKind::relu: detail::launch_bias_activation<ActivationKind::relu>(y, bias, count, cols); break;
-        case ActivationKind::sigmoid: detail::launch_bias_activation<ActivationKind::sigmoid>(y, bias, count, cols); break;
-        case ActivationKind::softmax:
-            detail::bias_softmax_kernel<<<detail::blocks_for_rows(rows), threads_per_block, 0, cuda_context().stream()>>>(
-                y, bias, static_cast<std::uint32_t>(rows), static_cast<std::uint32_t>(cols));
-            check_launch("bias_activation (softmax)");
-            break;
+    if (act == ActivationKind::softmax) {
+        detail::bias_softmax_kernel<<<detail::blocks_for_rows(rows), threads_per_block, 0, cuda_context().stream()>>>(
+            y, bias, static_cast<std::uint32_t>(rows), static_cast<std::uint32_t>(cols));
+        check_launch("bias_activation (softmax)");
+        return;
     }
+    detail::with_elementwise_activation(act, [&](auto kind) {
+        detail::launch_bias_activation<decltype(kind)::value>(y, bias, count, cols);
+    });
 }
 
 // dz = dL/d(pre-activation) from the activation's output y and dL/dy; dz may alias dy.
@@ -196,17 +208,15 @@ inline void activation_backward(const float* y, const float* dy, float* dz, std:
     if ((act == ActivationKind::linear && dz == dy) || rows == 0 || cols == 0) return;
     const std::size_t count = rows * cols;
     require_32_bits(count, "activation_backward");
-    switch (act) {
-        case ActivationKind::linear: detail::launch_activation_backward<ActivationKind::linear>(y, dy, dz, count); break;
-        case ActivationKind::relu: detail::launch_activation_backward<ActivationKind::relu>(y, dy, dz, count); break;
-        case ActivationKind::sigmoid: detail::launch_activation_backward<ActivationKind::sigmoid>(y, dy, dz, count); break;
-        case ActivationKind::softmax:
-            detail::softmax_backward_kernel<<<detail::blocks_for_rows(rows), threads_per_block, 0,
-                                              cuda_context().stream()>>>(y, dy, dz, static_cast<std::uint32_t>(rows),
-                                                                         static_cast<std::uint32_t>(cols));
-            check_launch("activation_backward (softmax)");
-            break;
+    if (act == ActivationKind::softmax) {
+        detail::softmax_backward_kernel<<<detail::blocks_for_rows(rows), threads_per_block, 0, cuda_context().stream()>>>(
+            y, dy, dz, static_cast<std::uint32_t>(rows), static_cast<std::uint32_t>(cols));
+        check_launch("activation_backward (softmax)");
+        return;
     }
+    detail::with_elementwise_activation(act, [&](auto kind) {
+        detail::launch_activation_backward<decltype(kind)::value>(y, dy, dz, count);
+    });
 }
 
 // sums[c] = sum over r of dz[r, c] (overwrites).

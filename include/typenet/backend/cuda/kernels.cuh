@@ -27,40 +27,9 @@ namespace typenet {
 
 template <>
 struct Kernels<cuda> {
-    template <class T = float>
-    using buffer = Buffer<cuda, T>;
-
-    static constexpr auto gemm = cuda_kernels::gemm;
-    static constexpr auto bias_activation = cuda_kernels::bias_activation;
-    static constexpr auto activation_backward = cuda_kernels::activation_backward;
-    static constexpr auto column_sums = cuda_kernels::column_sums;
-    static constexpr auto conv2d_forward = cuda_kernels::conv2d_forward;
-    static constexpr auto conv2d_backward = cuda_kernels::conv2d_backward;
-    static constexpr auto maxpool_forward = cuda_kernels::maxpool_forward;
-    static constexpr auto maxpool_backward = cuda_kernels::maxpool_backward;
-    static constexpr auto dropout_forward = cuda_kernels::dropout_forward;
-    static constexpr auto dropout_backward = cuda_kernels::dropout_backward;
-    static constexpr auto copy = cuda_kernels::copy;
-    static constexpr auto fill = cuda_kernels::fill;
-    // The layers of today's backbones.
-    static constexpr auto batchnorm_forward_training = cuda_kernels::batchnorm_forward_training;
-    static constexpr auto batchnorm_forward_inference = cuda_kernels::batchnorm_forward_inference;
-    static constexpr auto batchnorm_backward = cuda_kernels::batchnorm_backward;
-    static constexpr auto depthwise_conv2d_forward = cuda_kernels::depthwise_conv2d_forward;
-    static constexpr auto depthwise_conv2d_backward = cuda_kernels::depthwise_conv2d_backward;
-    static constexpr auto avgpool_forward = cuda_kernels::avgpool_forward;
-    static constexpr auto avgpool_backward = cuda_kernels::avgpool_backward;
-    static constexpr auto zero_pad_forward = cuda_kernels::zero_pad_forward;
-    static constexpr auto zero_pad_backward = cuda_kernels::zero_pad_backward;
-    static constexpr auto relu_forward = cuda_kernels::relu_forward;
-    static constexpr auto relu_backward = cuda_kernels::relu_backward;
-    static constexpr auto accumulate = cuda_kernels::accumulate;
-    static constexpr auto copy_channels = cuda_kernels::copy_channels;
-    // Training (train/): loss and optimizer steps.
-    static constexpr auto loss_value_and_gradient = cuda_kernels::loss_value_and_gradient;
-    static constexpr auto sgd_update = cuda_kernels::sgd_update;
-    static constexpr auto rmsprop_update = cuda_kernels::rmsprop_update;
-    static constexpr auto adam_update = cuda_kernels::adam_update;
+#define TYPENET_CUDA_KERNEL(name) static constexpr auto name = cuda_kernels::name;
+    TYPENET_KERNEL_NAMES(TYPENET_CUDA_KERNEL, TYPENET_CUDA_KERNEL)
+#undef TYPENET_CUDA_KERNEL
 };
 
 }  // namespace typenet

@@ -11,9 +11,11 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <cuda_runtime.h>
 
+#include "typenet/backend/cuda/check.cuh"
 #include "typenet/backend/cuda/context.cuh"
 
 namespace typenet::cuda_kernels {
@@ -26,6 +28,26 @@ inline unsigned blocks_for(std::size_t count, unsigned threads = threads_per_blo
     const std::size_t needed = (count + threads - 1) / threads;
     const std::size_t plenty = static_cast<std::size_t>(cuda_context().multiprocessors()) * 32;
     return static_cast<unsigned>(std::clamp<std::size_t>(std::min(needed, plenty), 1, 1u << 30));
+}
+
+// Launches a grid-stride kernel over `count` items on the context's stream, and checks
+// the launch; nothing to do when count is 0.
+template <class... Params, class... Args>
+void launch_over(std::size_t count, std::string_view name, void (*kernel)(Params...), Args&&... args) {
+    if (count == 0) return;
+    kernel<<<blocks_for(count), threads_per_block, 0, cuda_context().stream()>>>(std::forward<Args>(args)...);
+    check_launch(name);
+}
+
+// Element i of a batch of NHWC images of (height, width, channels): image n, row y,
+// column x, channel c.
+struct NhwcIndex {
+    std::size_t n, y, x, c;
+};
+__device__ __forceinline__ NhwcIndex nhwc_index(std::size_t i, std::size_t height, std::size_t width,
+                                                std::size_t channels) {
+    const std::size_t pixel = i / channels;
+    return {pixel / (width * height), (pixel / width) % height, pixel % width, i % channels};
 }
 
 // 32-bit index math is several times cheaper on the GPU; kernels take it whenever the

@@ -18,8 +18,7 @@ namespace detail {
 template <class T = float>
 __global__ void zero_pad_forward_kernel(const T* x, std::size_t count, Pad2DGeometry g, T* y) {
     for (std::size_t i = first_index(); i < count; i += grid_stride()) {
-        const std::size_t c = i % g.channels, pixel = i / g.channels;
-        const std::size_t ox = pixel % g.out_w, oy = (pixel / g.out_w) % g.out_h, n = pixel / (g.out_w * g.out_h);
+        const auto [n, oy, ox, c] = nhwc_index(i, g.out_h, g.out_w, g.channels);
         const bool inside = oy >= g.top && oy - g.top < g.in_h && ox >= g.left && ox - g.left < g.in_w;
         y[i] = inside ? x[n * (g.in_h * g.in_w * g.channels) + ((oy - g.top) * g.in_w + (ox - g.left)) * g.channels + c] : 0.0f;
     }
@@ -28,8 +27,7 @@ __global__ void zero_pad_forward_kernel(const T* x, std::size_t count, Pad2DGeom
 template <class T = float>
 __global__ void zero_pad_backward_kernel(const T* dy, std::size_t count, Pad2DGeometry g, T* dx) {
     for (std::size_t i = first_index(); i < count; i += grid_stride()) {
-        const std::size_t c = i % g.channels, pixel = i / g.channels;
-        const std::size_t ix = pixel % g.in_w, iy = (pixel / g.in_w) % g.in_h, n = pixel / (g.in_w * g.in_h);
+        const auto [n, iy, ix, c] = nhwc_index(i, g.in_h, g.in_w, g.channels);
         dx[i] = dy[n * (g.out_h * g.out_w * g.channels) + ((iy + g.top) * g.out_w + (ix + g.left)) * g.channels + c];
     }
 }
@@ -38,17 +36,12 @@ __global__ void zero_pad_backward_kernel(const T* dy, std::size_t count, Pad2DGe
 
 inline void zero_pad_forward(const Pad2DGeometry& g, const float* x, std::size_t batch, float* y) {
     const std::size_t count = batch * g.out_size();
-    if (count == 0) return;
-    detail::zero_pad_forward_kernel<<<blocks_for(count), threads_per_block, 0, cuda_context().stream()>>>(x, count, g, y);
-    check_launch("zero_pad_forward");
+    launch_over(count, "zero_pad_forward", detail::zero_pad_forward_kernel<float>, x, count, g, y);
 }
 
 inline void zero_pad_backward(const Pad2DGeometry& g, const float* dy, std::size_t batch, float* dx) {
     const std::size_t count = batch * g.in_size();
-    if (count == 0) return;
-    detail::zero_pad_backward_kernel<<<blocks_for(count), threads_per_block, 0, cuda_context().stream()>>>(dy, count, g,
-                                                                                                          dx);
-    check_launch("zero_pad_backward");
+    launch_over(count, "zero_pad_backward", detail::zero_pad_backward_kernel<float>, dy, count, g, dx);
 }
 
 }  // namespace typenet::cuda_kernels
