@@ -9,6 +9,15 @@
 //   mpi_train --out FILE --kill-rank 1         rank 1 SIGKILLs itself at step 5
 //   mpi_train --out FILE --bad-input PATH      rank 1 reads PATH (an IDX file) at step 5
 //   mpi_train --compare A B                    max |a-b| / max |a| per tensor <= 1e-4
+//   mpi_train --stepwise [--model bn]          every step from the same weights (see below);
+//                                              bn: a CNN with BatchNormalization
+//
+// --stepwise (run with 2 ranks): before each of the 100 steps the data-parallel model takes
+// the one-process model's weights (rank 0 trains that one alone), both take the step on the
+// same global batch, and the weights they reach must agree within 1e-4 relative, every step.
+// Unlike one comparison after 100 independent steps, this does not depend on whether a
+// pre-activation within rounding of zero turns a ReLU on in one run and off in the other
+// (docs/distributed.md, "How equal is the same model").
 //
 // Exit 77 (ctest: Skipped) when the Fashion-MNIST files are missing.
 #include <algorithm>
@@ -20,6 +29,8 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <xtensor/xview.hpp>
 
@@ -28,6 +39,8 @@
 #include "typenet/distributed/session.hpp"
 #include "typenet/io/safetensors.hpp"
 #include "typenet/io/weights.hpp"
+#include "typenet/layers/activation.hpp"
+#include "typenet/layers/batch_normalization.hpp"
 #include "typenet/layers/conv2d.hpp"
 #include "typenet/layers/dense.hpp"
 #include "typenet/layers/dropout.hpp"
@@ -41,6 +54,15 @@ namespace tn = typenet;
 using FashionNet = tn::Sequential<tn::Input<28, 28, 1>, tn::Conv2D<32, 3, tn::ReLU>, tn::MaxPooling2D<2>,
                                   tn::Conv2D<64, 3, tn::ReLU>, tn::MaxPooling2D<2>, tn::Flatten,
                                   tn::Dense<128, tn::ReLU>, tn::Dropout<0.3f>, tn::Dense<10, tn::Softmax>>;
+
+// A small CNN whose layers normalise with batch statistics in training: its data-parallel
+// steps must sum them over the ranks to match one process. Its convolutions have no bias,
+// as usual before BatchNormalization (such a bias gets only rounding noise as gradient).
+using BatchNormNet = tn::Sequential<tn::Input<28, 28, 1>, tn::Conv2D<8, 3, tn::Linear, tn::Valid, 1, "", tn::NoBias>,
+                                    tn::BatchNormalization<>, tn::Activation<tn::ReLU>, tn::MaxPooling2D<2>,
+                                    tn::Conv2D<16, 3, tn::Linear, tn::Valid, 1, "", tn::NoBias>,
+                                    tn::BatchNormalization<>, tn::Activation<tn::ReLU>, tn::MaxPooling2D<2>, tn::Flatten,
+                                    tn::Dense<10, tn::Softmax>>;
 
 namespace {
 
@@ -101,10 +123,81 @@ int compare(const char* a_path, const char* b_path) {
     return tensors > 0 && worst <= 1e-4 ? 0 : 1;
 }
 
+// Every weight of a model, its state included (BatchNormalization's moving statistics).
+template <class Model>
+std::vector<tn::Variable<tn::cpu>*> weights_of(Model& model) {
+    std::vector<tn::Variable<tn::cpu>*> list;
+    model.for_each_weight([&](std::string_view, auto& weight, bool) { list.push_back(&weight); });
+    return list;
+}
+
+// Worst max |a-b| / max |a| over the tensors of two models.
+template <class Model>
+double worst_difference(Model& a, Model& b) {
+    const auto wa = weights_of(a), wb = weights_of(b);
+    double worst = 0.0;
+    for (std::size_t k = 0; k < wa.size(); ++k) {
+        const std::vector<float> va = wa[k]->values(), vb = wb[k]->values();
+        double largest = 0.0, diff = 0.0;
+        for (std::size_t i = 0; i < va.size(); ++i) {
+            largest = std::max(largest, static_cast<double>(std::abs(va[i])));
+            diff = std::max(diff, static_cast<double>(std::abs(va[i] - vb[i])));
+        }
+        worst = std::max(worst, largest > 0 ? diff / largest : diff);
+    }
+    return worst;
+}
+
+template <class Model>
+int stepwise(tn::distributed::Session& session, const tn::FashionMnist& data, std::size_t steps, float learning_rate,
+             const char* model_name) {
+    tn::ArraySource shuffled(data.train_images, data.train_labels, true, 7);
+    shuffled.start_epoch(0);
+    Model one{42}, many{42};  // `one` trains on rank 0 alone; `many` on every rank
+    const tn::SGD sgd{.learning_rate = learning_rate};
+    auto one_trainer = tn::compile(one, tn::SparseCategoricalCrossentropy{}, sgd);
+    auto many_trainer = tn::compile(many, tn::SparseCategoricalCrossentropy{}, sgd);
+    tn::DataParallel* group = tn::active_data_parallel_slot();
+    const auto one_weights = weights_of(one), many_weights = weights_of(many);
+    double worst = 0.0;
+    std::size_t worst_step = 0;
+    std::vector<float> x(global_batch * shuffled.sample_size()), y(global_batch * shuffled.label_size());
+    for (std::size_t step = 1; step <= steps; ++step) {
+        const std::size_t n = shuffled.next_batch(x.data(), y.data(), global_batch);
+        tn::ArraySource batch(std::vector<float>(x.begin(), x.begin() + n * shuffled.sample_size()),
+                              std::vector<float>(y.begin(), y.begin() + n * shuffled.label_size()),
+                              shuffled.sample_size(), shuffled.label_size());
+        const tn::FitOptions options{.epochs = 1, .batch_size = global_batch, .verbose = 0};
+        if (session.leader()) {
+            // fit broadcasts the parameters from rank 0; the state (moving statistics) every
+            // rank takes from its own copy, so rank 0 sends it here
+            for (std::size_t k = 0; k < one_weights.size(); ++k) many_weights[k]->set_values(one_weights[k]->values());
+            tn::set_data_parallel(nullptr);
+            one_trainer.fit(batch, options);
+            tn::set_data_parallel(group);
+        }
+        many.for_each_state([&](std::string_view, auto& state) {
+            group->broadcast(state.value.data(), state.size(), false, state.name);
+        });
+        many_trainer.fit(batch, options);
+        if (session.leader()) {
+            const double difference = worst_difference(one, many);
+            if (difference > worst) worst = difference, worst_step = step;
+        }
+    }
+    if (!session.leader()) return 0;
+    std::printf("stepwise (%s): %zu steps of %zu ranks against one process from the same weights: worst relative "
+                "difference %.3g (step %zu, limit 1e-4)\n",
+                model_name, steps, session.size(), worst, worst_step);
+    return worst <= 1e-4 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     std::string out, bad_input, initial;
+    bool step_by_step = false;
+    std::string model_name = "cnn";
     int kill_rank = -1;
     std::size_t steps = 100;
     int threads = 0;
@@ -113,6 +206,8 @@ int main(int argc, char** argv) {
         const std::string flag = argv[i];
         if (flag == "--compare" && i + 2 < argc) return compare(argv[i + 1], argv[i + 2]);
         if (flag == "--out" && i + 1 < argc) out = argv[++i];
+        else if (flag == "--stepwise") step_by_step = true;
+        else if (flag == "--model" && i + 1 < argc) model_name = argv[++i];
         else if (flag == "--kill-rank" && i + 1 < argc) kill_rank = std::atoi(argv[++i]);
         else if (flag == "--bad-input" && i + 1 < argc) bad_input = argv[++i];
         else if (flag == "--lr" && i + 1 < argc) learning_rate = std::strtof(argv[++i], nullptr);
@@ -121,7 +216,7 @@ int main(int argc, char** argv) {
         else if (flag == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
         else if (flag == "--steps" && i + 1 < argc) steps = static_cast<std::size_t>(std::atoi(argv[++i]));
         else {
-            std::cerr << "usage: mpi_train --out FILE [--kill-rank 1] [--bad-input PATH] | --compare A B\n";
+            std::cerr << "usage: mpi_train --out FILE [--kill-rank 1] [--bad-input PATH] | --stepwise [--model bn] | --compare A B\n";
             return 2;
         }
     }
@@ -133,6 +228,9 @@ int main(int argc, char** argv) {
     if (threads > 0) tn::set_cpu_threads(threads);
     try {
         const tn::FashionMnist data = tn::load_fashion_mnist(tn::fashion_mnist_dir(), steps * global_batch - 10, 1);
+        if (step_by_step)
+            return model_name == "bn" ? stepwise<BatchNormNet>(session, data, steps, learning_rate, "CNN with BatchNormalization")
+                                      : stepwise<FashionNet>(session, data, steps, learning_rate, "Fashion-MNIST CNN");
         tn::ArraySource shuffled(data.train_images, data.train_labels, true, 7);
         FaultySource train(shuffled, session.rank(), kill_rank, bad_input);
         FashionNet model{42};

@@ -11,6 +11,10 @@
 // an optimizer. A frozen layer (trainable = false) runs in inference mode even in fit(),
 // TensorFlow 2's rule; the book's Keras 2.1 froze gamma and beta but kept normalising with
 // the batch's statistics in training (docs/models.md).
+// Data-parallel training: the trainer sets a BatchStatisticsSum (core/batch_statistics.hpp)
+// for its steps, and the statistics (and, in backward, the two per-channel sums dx needs)
+// are those of the whole global batch, summed over the ranks: N ranks normalise as one
+// process does (CPU; on the GPU such a step is refused, docs/distributed.md).
 //   BatchNormalization<>                            Keras: BatchNormalization()
 //   BatchNormalization<0.99f, 1.001e-5f, "conv1_bn">  ResNet-50's
 //   BatchNormalization<0.999f, 1e-3f, "bn_Conv1">     MobileNetV2's
@@ -19,9 +23,15 @@
 #include <array>
 #include <cstddef>
 #include <span>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
 
+#include "typenet/backend/cpu/batch_norm.hpp"
 #include "typenet/backend/kernels.hpp"
+#include "typenet/core/batch_statistics.hpp"
 #include "typenet/core/buffer.hpp"
+#include "typenet/core/device.hpp"
 #include "typenet/core/shape.hpp"
 #include "typenet/layers/layer.hpp"
 #include "typenet/layers/parameter.hpp"
@@ -72,7 +82,16 @@ public:
         mean_.ensure(channels);
         inv_std_.ensure(channels);
         batch_statistics_ = uses_batch_statistics(mode);
-        if (batch_statistics_)
+        if (BatchStatisticsSum* across = batch_statistics_sum(); batch_statistics_ && across != nullptr) {
+            if constexpr (std::is_same_v<Device, cpu>)
+                cpu_kernels::batchnorm_forward_training_across(
+                    x, rows, channels, gamma().value.data(), beta().value.data(), Epsilon, Momentum, y, mean_.data(),
+                    inv_std_.data(), moving_mean().value.data(), moving_variance().value.data(),
+                    [&](std::span<double> sums) { across->sum(sums); });
+            else
+                throw std::logic_error(std::string(Name.view()) +
+                                       ": batch statistics summed over ranks are implemented on the CPU only");
+        } else if (batch_statistics_)
             Kernels<Device>::batchnorm_forward_training(x, rows, channels, gamma().value.data(), beta().value.data(),
                                                         Epsilon, Momentum, y, mean_.data(), inv_std_.data(),
                                                         moving_mean().value.data(), moving_variance().value.data());
@@ -85,6 +104,15 @@ public:
     // Through the statistics the last forward used.
     void backward(const float* x, const float*, const float* dy, float* dx, std::size_t batch, bool) {
         const bool learn = this->trainable;
+        if constexpr (std::is_same_v<Device, cpu>)
+            if (BatchStatisticsSum* across = batch_statistics_sum(); batch_statistics_ && across != nullptr) {
+                cpu_kernels::batchnorm_backward_across(x, dy, batch * In::size / channels, channels,
+                                                       gamma().value.data(), mean_.data(), inv_std_.data(), true, dx,
+                                                       learn ? gamma().grad.data() : nullptr,
+                                                       learn ? beta().grad.data() : nullptr,
+                                                       [&](std::span<double> sums) { across->sum(sums); });
+                return;
+            }
         Kernels<Device>::batchnorm_backward(x, dy, batch * In::size / channels, channels, gamma().value.data(),
                                             mean_.data(), inv_std_.data(), batch_statistics_, dx,
                                             learn ? gamma().grad.data() : nullptr, learn ? beta().grad.data() : nullptr);

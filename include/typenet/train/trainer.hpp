@@ -46,6 +46,7 @@
 #include "typenet/backend/cpu/parallel.hpp"
 #include "typenet/backend/kernels.hpp"
 #include "typenet/core/backward_listener.hpp"
+#include "typenet/core/batch_statistics.hpp"
 #include "typenet/core/buffer.hpp"
 #include "typenet/core/device.hpp"
 #include "typenet/data/array_source.hpp"

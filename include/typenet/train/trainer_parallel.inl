@@ -65,10 +65,34 @@
         std::vector<std::pair<const void*, std::size_t>>& owners_;
     };
 
+    // Layers that normalise with batch statistics (BatchNormalization) sum them over the
+    // ranks through this, so they normalise with the whole global batch's.
+    class StatisticsSender final : public BatchStatisticsSum {
+    public:
+        explicit StatisticsSender(DataParallel& group) : group_(group) {}
+        void sum(std::span<double> values) override { group_.sum(values, "a layer's batch statistics"); }
+
+    private:
+        DataParallel& group_;
+    };
+
+    // The first layer that sums batch statistics over the ranks in training, if any: such a
+    // layer needs every rank to run every step, so no rank may get an empty slice.
+    std::string layer_with_batch_statistics() {
+        std::string found;
+        model_->for_each_layer([&](auto& layer, int) {
+            if constexpr (requires { layer.uses_batch_statistics(Mode::train); })
+                if (found.empty() && layer.uses_batch_statistics(Mode::train)) found = std::string(layer.name.view());
+        });
+        return found;
+    }
+
     // One data-parallel step on this rank's n samples of a global batch of `global`.
     StepTotals train_step_parallel(DataParallel& group, std::size_t n, std::size_t global, std::size_t first) {
         place_slice(first, n == 0);
         std::array<double, 3> totals{0.0, 0.0, 0.0};
+        StatisticsSender statistics(group);
+        SumBatchStatistics sum_statistics(&statistics);
         if (n != 0) {
             input_.upload(x_host_.data(), n * input_size);
             labels_.upload(y_host_.data(), n * label_size);
@@ -126,6 +150,20 @@
         const std::size_t validation_batch = options.validation_batch_size ? options.validation_batch_size : batch;
         reserve(std::max(batch, options.validation != nullptr ? validation_batch : 0));
         const bool leader = group.rank() == 0;
+        if (const std::string layer = layer_with_batch_statistics(); !layer.empty()) {
+            if constexpr (!std::is_same_v<device, cpu>)
+                throw std::invalid_argument("fit: layer '" + layer +
+                                            "' normalises with batch statistics, which data-parallel training sums "
+                                            "over the ranks on the CPU only (not yet on the GPU)");
+            const std::size_t last = train.size() % batch;
+            if (batch < group.size() || (last != 0 && last < group.size()))
+                throw std::invalid_argument(
+                    "fit: layer '" + layer + "' normalises with batch statistics summed over the " +
+                    std::to_string(group.size()) + " ranks, so every rank needs samples in every global batch, but " +
+                    (batch < group.size() ? "the batch size is " + std::to_string(batch)
+                                          : "the last batch has " + std::to_string(last) + " samples") +
+                    ": choose a batch size (and number of samples) that gives every rank at least one sample");
+        }
         const bool sharded = train.set_shard({group.rank(), group.size(), batch});
         broadcast_parameters(group);
 

@@ -2,12 +2,14 @@
 // Batch normalisation per channel (the last axis of a row-major tensor: NHWC or (N, C)).
 // Statistics are summed in double, in a fixed number of contiguous row blocks added in
 // order, so the result does not depend on the thread count. Two passes (mean, then the
-// squared deviations) rather than E[x^2] - E[x]^2, which cancels badly.
+// squared deviations) rather than E[x^2] - E[x]^2, which cancels badly; across ranks each
+// pass's sums are summed over the ranks (the *_across forms, for data-parallel training).
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <span>
 #include <vector>
 
 #include "typenet/backend/cpu/parallel.hpp"
@@ -55,29 +57,52 @@ inline void normalise(const float* x, std::size_t rows, std::size_t C, const flo
 
 }  // namespace bn_detail
 
-inline void batchnorm_forward_training(const float* x, std::size_t rows, std::size_t C, const float* gamma,
+// The statistics of a batch split over ranks (core/batch_statistics.hpp): sum_across(span)
+// replaces the rank's per-channel sums by the sums over all ranks, so every rank normalises
+// with the whole global batch's mean and variance. A rank with no rows still takes part.
+// One process: the identity (batchnorm_forward_training below).
+template <class SumAcross>
+void batchnorm_forward_training_across(const float* x, std::size_t rows, std::size_t C, const float* gamma,
                                        const float* beta, float epsilon, float momentum, float* y, float* saved_mean,
-                                       float* saved_inv_std, float* moving_mean, float* moving_variance) {
-    if (rows == 0) return;  // no batch, no statistics: the moving ones stay
-    const std::vector<double> sums = bn_detail::reduce_rows<1>(rows, C, [&](std::size_t r, double* acc) {
-        const float* in = x + r * C;
-        for (std::size_t c = 0; c < C; ++c) acc[c] += in[c];
-    });
-    for (std::size_t c = 0; c < C; ++c) saved_mean[c] = static_cast<float>(sums[c] / static_cast<double>(rows));
-    const std::vector<double> squares = bn_detail::reduce_rows<1>(rows, C, [&](std::size_t r, double* acc) {
-        const float* in = x + r * C;
-        for (std::size_t c = 0; c < C; ++c) {
-            const double d = static_cast<double>(in[c]) - saved_mean[c];
-            acc[c] += d * d;
-        }
-    });
+                                       float* saved_inv_std, float* moving_mean, float* moving_variance,
+                                       SumAcross&& sum_across) {
+    std::vector<double> sums(C + 1, 0.0);  // per channel, then the row count
+    if (rows != 0)
+        std::copy_n(bn_detail::reduce_rows<1>(rows, C, [&](std::size_t r, double* acc) {
+                        const float* in = x + r * C;
+                        for (std::size_t c = 0; c < C; ++c) acc[c] += in[c];
+                    }).begin(),
+                    C, sums.begin());
+    sums[C] = static_cast<double>(rows);
+    sum_across(std::span<double>(sums));
+    const double total = sums[C];
+    if (total == 0.0) return;  // no batch anywhere, no statistics: the moving ones stay
+    for (std::size_t c = 0; c < C; ++c) saved_mean[c] = static_cast<float>(sums[c] / total);
+    std::vector<double> squares(C, 0.0);
+    if (rows != 0)
+        squares = bn_detail::reduce_rows<1>(rows, C, [&](std::size_t r, double* acc) {
+            const float* in = x + r * C;
+            for (std::size_t c = 0; c < C; ++c) {
+                const double d = static_cast<double>(in[c]) - saved_mean[c];
+                acc[c] += d * d;
+            }
+        });
+    sum_across(std::span<double>(squares));
     for (std::size_t c = 0; c < C; ++c) {
-        const double variance = squares[c] / static_cast<double>(rows);  // biased, as Keras normalises
+        const double variance = squares[c] / total;  // biased, as Keras normalises
         saved_inv_std[c] = static_cast<float>(1.0 / std::sqrt(variance + epsilon));
         moving_mean[c] = moving_mean[c] * momentum + saved_mean[c] * (1.0f - momentum);
         moving_variance[c] = moving_variance[c] * momentum + static_cast<float>(variance) * (1.0f - momentum);
     }
-    bn_detail::normalise(x, rows, C, gamma, beta, saved_mean, saved_inv_std, y);
+    if (rows != 0) bn_detail::normalise(x, rows, C, gamma, beta, saved_mean, saved_inv_std, y);
+}
+
+inline void batchnorm_forward_training(const float* x, std::size_t rows, std::size_t C, const float* gamma,
+                                       const float* beta, float epsilon, float momentum, float* y, float* saved_mean,
+                                       float* saved_inv_std, float* moving_mean, float* moving_variance) {
+    if (rows == 0) return;  // no batch, no statistics: the moving ones stay
+    batchnorm_forward_training_across(x, rows, C, gamma, beta, epsilon, momentum, y, saved_mean, saved_inv_std,
+                                      moving_mean, moving_variance, [](std::span<double>) {});
 }
 
 inline void batchnorm_forward_inference(const float* x, std::size_t rows, std::size_t C, const float* gamma,
@@ -93,30 +118,38 @@ inline void batchnorm_forward_inference(const float* x, std::size_t rows, std::s
 // Training mode, with xhat = (x - mean) inv_std and N rows:
 //   dx = gamma inv_std / N * (N dy - sum dy - xhat sum(dy xhat)).
 // Inference mode: dx = gamma inv_std dy.
-inline void batchnorm_backward(const float* x, const float* dy, std::size_t rows, std::size_t C, const float* gamma,
+// Across ranks (see batchnorm_forward_training_across): dgamma and dbeta stay this rank's
+// sums (the trainer sums parameter gradients), dx uses the sums and N of the global batch.
+template <class SumAcross>
+void batchnorm_backward_across(const float* x, const float* dy, std::size_t rows, std::size_t C, const float* gamma,
                                const float* mean, const float* inv_std, bool batch_statistics, float* dx,
-                               float* dgamma, float* dbeta) {
+                               float* dgamma, float* dbeta, SumAcross&& sum_across) {
     const bool need_sums = dgamma != nullptr || dbeta != nullptr || (dx != nullptr && batch_statistics);
-    std::vector<double> sums(2 * C, 0.0);
+    std::vector<double> sums(2 * C + 1, 0.0);  // sum dy, sum dy xhat, then the row count
     if (need_sums && rows > 0)
-        sums = bn_detail::reduce_rows<2>(rows, C, [&](std::size_t r, double* acc) {
-            const float* in = x + r * C;
-            const float* d = dy + r * C;
-            for (std::size_t c = 0; c < C; ++c) {
-                acc[c] += d[c];
-                acc[C + c] += static_cast<double>(d[c]) * ((in[c] - mean[c]) * inv_std[c]);
-            }
-        });
+        std::copy_n(bn_detail::reduce_rows<2>(rows, C, [&](std::size_t r, double* acc) {
+                        const float* in = x + r * C;
+                        const float* d = dy + r * C;
+                        for (std::size_t c = 0; c < C; ++c) {
+                            acc[c] += d[c];
+                            acc[C + c] += static_cast<double>(d[c]) * ((in[c] - mean[c]) * inv_std[c]);
+                        }
+                    }).begin(),
+                    2 * C, sums.begin());
     for (std::size_t c = 0; c < C; ++c) {
         if (dbeta != nullptr) dbeta[c] = static_cast<float>(sums[c]);
         if (dgamma != nullptr) dgamma[c] = static_cast<float>(sums[C + c]);
     }
-    if (dx == nullptr || rows == 0) return;
+    if (dx == nullptr) return;
+    sums[2 * C] = static_cast<double>(rows);
+    if (batch_statistics) sum_across(std::span<double>(sums));
+    const double total = sums[2 * C];
+    if (rows == 0) return;
     std::vector<float> scale(C), mean_dy(C), mean_dy_xhat(C);
     for (std::size_t c = 0; c < C; ++c) {
         scale[c] = gamma[c] * inv_std[c];
-        mean_dy[c] = batch_statistics ? static_cast<float>(sums[c] / static_cast<double>(rows)) : 0.0f;
-        mean_dy_xhat[c] = batch_statistics ? static_cast<float>(sums[C + c] / static_cast<double>(rows)) : 0.0f;
+        mean_dy[c] = batch_statistics ? static_cast<float>(sums[c] / total) : 0.0f;
+        mean_dy_xhat[c] = batch_statistics ? static_cast<float>(sums[C + c] / total) : 0.0f;
     }
     parallel_for(rows, [&](std::size_t r) {
         const float* in = x + r * C;
@@ -127,6 +160,13 @@ inline void batchnorm_backward(const float* x, const float* dy, std::size_t rows
             out[c] = scale[c] * (d[c] - mean_dy[c] - xhat * mean_dy_xhat[c]);
         }
     }, C * 4);
+}
+
+inline void batchnorm_backward(const float* x, const float* dy, std::size_t rows, std::size_t C, const float* gamma,
+                               const float* mean, const float* inv_std, bool batch_statistics, float* dx,
+                               float* dgamma, float* dbeta) {
+    batchnorm_backward_across(x, dy, rows, C, gamma, mean, inv_std, batch_statistics, dx, dgamma, dbeta,
+                              [](std::span<double>) {});
 }
 
 }  // namespace typenet::cpu_kernels
