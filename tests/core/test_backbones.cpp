@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <set>
 #include <string>
@@ -142,4 +144,32 @@ BOOST_AUTO_TEST_CASE(backbone_preprocessing) {
     BOOST_TEST(caffe[5] == 10.0f - 123.68f);
     BOOST_TEST((tn::parse_preprocessing("tf") == tn::Preprocessing::tf));
     BOOST_TEST(std::string(tn::to_string(tn::Preprocessing::tf)) == "tf");
+}
+
+// The golden summaries: Keras 3's layers, order, shapes, counts and connections, laid out as
+// Keras 2.2 prints a functional model (tests/fixtures/make_backbone_fixtures.py).
+namespace {
+void check_summary(const std::string& got, const std::string& file) {
+    std::ifstream in(std::string(TYPENET_FIXTURES_DIR) + "/summaries/" + file);
+    BOOST_REQUIRE_MESSAGE(in, "missing fixture " << file);
+    std::stringstream want;
+    want << in.rdbuf();
+    std::istringstream a(got), b(want.str());
+    std::string la, lb;
+    for (int line = 1; std::getline(b, lb); ++line) {
+        BOOST_REQUIRE_MESSAGE(std::getline(a, la), file << ": summary ends before line " << line);
+        BOOST_TEST(la == lb, file << " line " << line);
+    }
+    BOOST_TEST(!std::getline(a, la), file << ": summary has extra lines");
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(resnet50_summary_matches_keras) {
+    auto model = std::make_unique<tn::zoo::ResNet50Base<224, 224>>(tn::no_initialization);
+    check_summary(tn::summary_string(*model), "resnet50_base_224.txt");
+}
+
+BOOST_AUTO_TEST_CASE(mobilenetv2_summary_matches_keras) {
+    auto model = std::make_unique<tn::zoo::MobileNetV2Base<150, 150>>(tn::no_initialization);
+    check_summary(tn::summary_string(*model), "mobilenetv2_base_150.txt");
 }
