@@ -7,6 +7,11 @@
 // The VGG-16 file the chapter uses (Keras's VGG16(include_top=False, weights='imagenet')):
 //   https://storage.googleapis.com/tensorflow/keras-applications/vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5
 //   md5 6d6bbae143d832006294945121d1f1fc
+// ResNet-50 (Keras's ResNet50(include_top=False, weights='imagenet'), keras/applications/resnet.py):
+//   https://storage.googleapis.com/tensorflow/keras-applications/resnet/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5
+//   md5 4d473c1dd8becc155b73f8504c6f6626
+// MobileNetV2 alpha 1.0 (keras/applications/mobilenet_v2.py; Keras's source lists no hash for it):
+//   https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5
 // Exit status: 0 done, 1 the file could not be converted (nothing written), 2 bad usage.
 // If libhdf5 crashes on a damaged file, the tool first prints to stderr which file,
 // layer and dataset it was reading ("typenet-convert: fatal signal SIGSEGV ... while
@@ -26,6 +31,8 @@
 #include "typenet/io/keras_hdf5.hpp"
 #include "typenet/io/weights.hpp"
 #include "typenet/model/summary.hpp"
+#include "typenet/zoo/mobilenet.hpp"
+#include "typenet/zoo/resnet.hpp"
 #include "typenet/zoo/vgg.hpp"
 
 namespace {
@@ -39,13 +46,17 @@ struct Target {
     std::size_t param_count;
 };
 
-// The input size does not change a VGG's weights; the default 224x224 types stand for all.
+// The input size does not change these models' weights; the default 224x224 types stand for all.
 const std::vector<Target>& targets() {
     static const std::vector<Target> list{
         {"vgg16", "Keras VGG16(include_top=False): 13 convolutions", &tn::io::convert_keras_weights<tn::zoo::VGG16Base<>>,
          tn::zoo::VGG16Base<>::param_count},
         {"vgg19", "Keras VGG19(include_top=False): 16 convolutions", &tn::io::convert_keras_weights<tn::zoo::VGG19Base<>>,
          tn::zoo::VGG19Base<>::param_count},
+        {"resnet50", "Keras ResNet50(include_top=False): 53 convolutions, 53 BatchNormalizations",
+         &tn::io::convert_keras_weights<tn::zoo::ResNet50Base<>>, tn::zoo::ResNet50Base<>::param_count},
+        {"mobilenetv2", "Keras MobileNetV2(alpha=1.0, include_top=False): 52 convolutions, 52 BatchNormalizations",
+         &tn::io::convert_keras_weights<tn::zoo::MobileNetV2Base<>>, tn::zoo::MobileNetV2Base<>::param_count},
     };
     return list;
 }
@@ -54,19 +65,26 @@ void usage(std::ostream& out) {
     out << "usage: typenet-convert --model NAME IN.h5 OUT.safetensors\n"
            "       typenet-convert --list IN.h5\n"
            "\n"
-           "Converts Keras HDF5 weights (model.save_weights or model.save, Keras 1 or 2 layout) into\n"
+           "Converts Keras HDF5 weights (model.save_weights or model.save; Keras 1, 2 or Keras 3's legacy .h5 layout) into\n"
            "typenet's safetensors weights for the model NAME, after checking every layer and shape\n"
            "against it. On any mismatch it lists the problems and writes nothing.\n"
            "--list prints the layers and weight shapes the file holds.\n"
            "\n"
            "models:\n";
     for (const auto& t : targets())
-        out << "  " << t.name << std::string(8 - t.name.size(), ' ') << t.description << ", "
+        out << "  " << t.name << std::string(13 - t.name.size(), ' ') << t.description << ", "
             << tn::thousands(t.param_count) << " parameters\n";
     out << "\nVGG-16 weights for the chapter:\n"
            "  https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
            "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5\n"
-           "  (md5 6d6bbae143d832006294945121d1f1fc)\n";
+           "  (md5 6d6bbae143d832006294945121d1f1fc)\n"
+           "ResNet-50 and MobileNetV2 (Keras's applications, include_top=False):\n"
+           "  https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+           "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5\n"
+           "  (md5 4d473c1dd8becc155b73f8504c6f6626)\n"
+           "  https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/"
+           "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5\n"
+           "  (Keras's source lists no md5 for it)\n";
 }
 
 int run(const std::vector<std::string>& args) {

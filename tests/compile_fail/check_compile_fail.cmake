@@ -1,7 +1,7 @@
 # Builds one compile-fail target and checks that it fails for the stated reason:
 # the build fails with exactly one error (no cascade), and that error says EXPECT. It runs
 # under whichever compiler builds the tree (COMPILER names it in the messages).
-# Usage: cmake -DBINARY_DIR=... -DTARGET=... -DEXPECT=... -DCOMPILER=... -P check_compile_fail.cmake
+# Usage: cmake -DBINARY_DIR=... -DTARGET=... -DEXPECT=... -DCOMPILER=... [-DMENTIONS=...] -P check_compile_fail.cmake
 execute_process(COMMAND ${CMAKE_COMMAND} --build ${BINARY_DIR} --target ${TARGET}
                 RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)
 set(log "${out}${err}")
@@ -20,5 +20,13 @@ endif()
 string(FIND "${errors}" "${EXPECT}" at)
 if(at EQUAL -1)
   message(FATAL_ERROR "${TARGET} (${COMPILER}): its one error does not say '${EXPECT}':\n${log}")
+endif()
+# MENTIONS (optional): text the diagnostics must also show, in the error or its notes
+# (a block's name, which its instantiation notes carry).
+if(DEFINED MENTIONS AND NOT MENTIONS STREQUAL "")
+  string(FIND "${log}" "${MENTIONS}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "${TARGET} (${COMPILER}): its diagnostics do not mention '${MENTIONS}':\n${log}")
+  endif()
 endif()
 message(STATUS "${TARGET} (${COMPILER}): one error, saying: ${EXPECT}")

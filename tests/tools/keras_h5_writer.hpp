@@ -6,7 +6,10 @@
 //     group per layer with attr weight_names, datasets <layer>_W_1:0 / <layer>_b_1:0
 //     directly in the group;
 //   Keras 2 (model.save_weights): keras_version/backend attrs, weight names
-//     <layer>/kernel:0 in a nested group; optionally under /model_weights (model.save).
+//     <layer>/kernel:0 in a nested group; optionally under /model_weights (model.save);
+//   Keras 3's legacy writer: the same without ":0", DepthwiseConv2D's weight named kernel.
+// A layer's weights are its parameters then its state (BatchNormalization: gamma, beta,
+// moving_mean, moving_variance), in Keras's order.
 // Options break the file in the ways the converter must report.
 #pragma once
 
@@ -27,6 +30,8 @@ namespace keras_h5 {
 
 struct Options {
     bool keras2 = false;              // Keras 2 names (kernel:0) instead of Keras 1 (_W_1:0)
+    bool keras3 = false;              // with keras2: Keras 3's legacy names (kernel, no ":0")
+    std::string skip_weight;          // leave this weight ("conv1_bn/moving_variance") out of its layer
     bool variable_length = false;     // string attributes as variable-length (tf.keras 2.x) strings
     bool split_layer_names = false;   // layer_names0, layer_names1 (Keras's chunked attribute)
     bool model_weights_root = false;  // under /model_weights, as a whole-model save
@@ -113,9 +118,12 @@ struct LayerWeights {
 template <class M>
 std::vector<LayerWeights> layers_of() {
     std::vector<LayerWeights> layers;
-    for (const auto& name : M::layer_names) layers.push_back({std::string(name.view()), {}});
     const M model(typenet::no_initialization);
-    model.for_each_parameter([&](std::string_view layer, const auto& parameter, bool) {
+    // Every layer as Keras lists it: a block's layers are the model's own (ResNet, MobileNetV2).
+    model.for_each_layer([&](const auto& layer, int depth) {
+        if (depth == 0) layers.push_back({std::string(layer.name.view()), {}});
+    });
+    model.for_each_weight([&](std::string_view layer, const auto& parameter, bool) {
         for (auto& l : layers)
             if (l.name == layer) l.weights.emplace_back(std::string(parameter.name), parameter.shape);
     });
@@ -150,8 +158,8 @@ std::map<std::string, std::vector<float>> write_file(const std::filesystem::path
     } else {
         write_strings(root, "layer_names", names, options.variable_length);
     }
-    if (options.keras2) {
-        write_strings(root, "keras_version", {"2.2.4"}, options.variable_length, true);
+    if (options.keras2 || options.keras3) {
+        write_strings(root, "keras_version", {options.keras3 ? "3.15.1" : "2.2.4"}, options.variable_length, true);
         write_strings(root, "backend", {"tensorflow"}, options.variable_length, true);
     }
 
@@ -166,8 +174,11 @@ std::map<std::string, std::vector<float>> write_file(const std::filesystem::path
         for (const auto& [role, shape_in] : layer.weights) {
             auto shape = shape_in;
             if (role == "kernel" && layer.name == options.wrong_kernel_layer) shape.back() *= 2;
-            const std::string name = options.keras2 ? layer.name + "/" + role + ":0"
-                                                    : layer.name + (role == "kernel" ? "_W_1:0" : "_b_1:0");
+            if (layer.name + "/" + role == options.skip_weight) continue;
+            const std::string keras3_role = role == "depthwise_kernel" ? "kernel" : role;
+            const std::string name = options.keras3   ? layer.name + "/" + keras3_role
+                                     : options.keras2 ? layer.name + "/" + role + ":0"
+                                                      : layer.name + (role == "kernel" ? "_W_1:0" : "_b_1:0");
             weight_names.push_back(name);
             std::size_t count = 1;
             for (auto d : shape) count *= d;

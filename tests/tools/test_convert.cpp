@@ -362,10 +362,11 @@ BOOST_AUTO_TEST_CASE(list_prints_layers_and_weight_shapes) {
                run.out);
     BOOST_TEST(contains(run.out, "11 layers, 7 with weights, 14 tensors, 2892 parameters"), run.out);
 
-    const Run usage = run_convert(dir, "--model resnet50 " + quoted(h5) + " " + quoted(dir / "x.safetensors"));
+    const Run usage = run_convert(dir, "--model resnet152 " + quoted(h5) + " " + quoted(dir / "x.safetensors"));
     BOOST_TEST(usage.status == 2);
-    BOOST_TEST(contains(usage.err, "unknown model 'resnet50'"), usage.err);
+    BOOST_TEST(contains(usage.err, "unknown model 'resnet152'"), usage.err);
     BOOST_TEST(contains(usage.err, "vgg19"), usage.err);
+    BOOST_TEST(contains(usage.err, "mobilenetv2"), usage.err);
 }
 #endif
 

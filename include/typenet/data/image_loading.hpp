@@ -3,7 +3,7 @@
 // decoded with OpenCV, turned into RGB (grayscale and alpha inputs included; alpha is
 // dropped, as PIL's convert('RGB') does) or into one gray channel for a C = 1 model,
 // resized to the model's input size with nearest-neighbour by default (Keras's load_img
-// default; OpenCV's INTER_NEAREST_EXACT picks the same pixels as PIL), or bilinear.
+// default; the pixels PIL's NEAREST picks, detail::pil_nearest_sources), or bilinear.
 // EXIF orientation is ignored, as PIL's load_img does.
 //
 // A file that is empty, not an image, truncated or undecodable raises ImageReadError
@@ -167,6 +167,37 @@ inline void resize_nearest_exact(const cv::Mat& from, cv::Mat& to, cv::Size size
     }
 }
 
+// The source pixels PIL's Image.resize(size, NEAREST) picks (Pillow's ImagingScaleAffine),
+// which Keras's load_img uses: the centre of output pixel 0 maps to scale / 2, each next one
+// adds scale = from / to to a running double sum, truncated. The sum can land just below an
+// integer where floor((x + 0.5) * scale) (OpenCV's INTER_NEAREST_EXACT) does not, so the two
+// differ on some rows and columns (200 -> 150: rows 4, 16, 19, 22, ...).
+inline std::vector<int> pil_nearest_sources(int from, int to) {
+    std::vector<int> sources(static_cast<std::size_t>(to));
+    const double scale = static_cast<double>(from) / static_cast<double>(to);
+    double position = scale * 0.5;
+    for (int x = 0; x < to; ++x) {
+        sources[static_cast<std::size_t>(x)] = std::clamp(static_cast<int>(position), 0, from - 1);
+        position += scale;
+    }
+    return sources;
+}
+
+// PIL's NEAREST resize for any size (8-bit images of any channel count).
+inline void resize_nearest_pil(const cv::Mat& from, cv::Mat& to, cv::Size size) {
+    to.create(size, from.type());
+    const std::size_t pixel = from.elemSize();
+    const std::vector<int> columns = pil_nearest_sources(from.cols, size.width);
+    const std::vector<int> rows = pil_nearest_sources(from.rows, size.height);
+    for (int y = 0; y < size.height; ++y) {
+        const std::uint8_t* row = from.ptr<std::uint8_t>(rows[static_cast<std::size_t>(y)]);
+        std::uint8_t* out = to.ptr<std::uint8_t>(y);
+        for (int x = 0; x < size.width; ++x)
+            std::memcpy(out + pixel * static_cast<std::size_t>(x),
+                        row + pixel * static_cast<std::size_t>(columns[static_cast<std::size_t>(x)]), pixel);
+    }
+}
+
 }  // namespace detail
 
 // A cheap look at a file without decoding it: the reason it cannot be an image, or
@@ -266,12 +297,10 @@ inline cv::Mat read_image(const std::filesystem::path& file, const ImageSize& si
     const cv::Size target(static_cast<int>(size.width), static_cast<int>(size.height));
     if (image.size() != target) {
         cv::Mat resized;
-        if (resize == Interpolation::nearest && detail::too_wide_for_opencv_nearest_exact(image.size(), target)) {
-            detail::resize_nearest_exact(image, resized, target);
-        } else {
-            cv::resize(image, resized, target, 0, 0,
-                       resize == Interpolation::nearest ? cv::INTER_NEAREST_EXACT : cv::INTER_LINEAR);
-        }
+        if (resize == Interpolation::nearest)
+            detail::resize_nearest_pil(image, resized, target);  // PIL's picks, any size
+        else
+            cv::resize(image, resized, target, 0, 0, cv::INTER_LINEAR);
         image = resized;
     }
     return image;

@@ -9,6 +9,9 @@
 //                            103.939 (B), 116.779 (G), 123.68 (R) subtracted, no scaling.
 //                            What the ImageNet weights were trained on: use it to get
 //                            the backbone's features as its authors meant them.
+//                            ResNet-50's too (keras.applications.resnet.preprocess_input).
+//   Preprocessing::tf        Keras's 'tf' mode (keras.applications.mobilenet_v2.preprocess_input):
+//                            x / 127.5 - 1, into [-1, 1], any number of channels.
 //
 // Both start from pixels in 0..255, RGB, as the loaders give them with rescale = 1:
 //
@@ -33,13 +36,13 @@
 
 namespace typenet {
 
-enum class Preprocessing { rescale, caffe };
+enum class Preprocessing { rescale, caffe, tf };
 
 // ImageNet's mean pixel in Keras's caffe mode, in BGR order (keras_applications/imagenet_utils.py).
 inline constexpr std::array<float, 3> caffe_bgr_mean{103.939f, 116.779f, 123.68f};
 
 inline std::string_view to_string(Preprocessing mode) {
-    return mode == Preprocessing::caffe ? "caffe" : "rescale";
+    return mode == Preprocessing::caffe ? "caffe" : mode == Preprocessing::tf ? "tf" : "rescale";
 }
 
 // One line for logs and reports.
@@ -47,21 +50,24 @@ inline std::string describe(Preprocessing mode) {
     if (mode == Preprocessing::caffe)
         return "caffe (Keras vgg16.preprocess_input: RGB to BGR, minus ImageNet means 103.939/116.779/123.68, "
                "no scaling)";
+    if (mode == Preprocessing::tf) return "tf (Keras mobilenet_v2.preprocess_input: x / 127.5 - 1)";
     return "rescale (RGB scaled by 1/255)";
 }
 
-// "rescale" or "caffe"; anything else throws std::invalid_argument naming the choices.
+// "rescale", "caffe" or "tf"; anything else throws std::invalid_argument naming the choices.
 inline Preprocessing parse_preprocessing(std::string_view name) {
     if (name == "rescale") return Preprocessing::rescale;
     if (name == "caffe") return Preprocessing::caffe;
+    if (name == "tf") return Preprocessing::tf;
     throw std::invalid_argument("unknown preprocessing '" + std::string(name) +
-                                "': use 'rescale' (RGB / 255) or 'caffe' (Keras VGG-16 "
-                                "preprocess_input: BGR minus the ImageNet means)");
+                                "': use 'rescale' (RGB / 255), 'caffe' (Keras VGG-16 / ResNet-50 "
+                                "preprocess_input: BGR minus the ImageNet means) or 'tf' (Keras "
+                                "MobileNetV2 preprocess_input: x / 127.5 - 1)");
 }
 
 // Whether a mode can prepare images of `channels` channels (caffe needs RGB).
 inline bool supports(Preprocessing mode, std::size_t channels) {
-    return mode == Preprocessing::rescale || channels == 3;
+    return mode != Preprocessing::caffe || channels == 3;
 }
 
 // In place: `count` floats of HWC pixels (any number of images) with `channels` channels,
@@ -77,6 +83,11 @@ inline void preprocess_input(float* pixels, std::size_t count, std::size_t chann
     if (mode == Preprocessing::rescale) {
         constexpr float scale = 1.0f / 255.0f;
         for (std::size_t i = 0; i < count; ++i) pixels[i] *= scale;
+        return;
+    }
+    if (mode == Preprocessing::tf) {
+        // Divided, not multiplied by 1/127.5: the same float32 rounding as Keras's x /= 127.5.
+        for (std::size_t i = 0; i < count; ++i) pixels[i] = pixels[i] / 127.5f - 1.0f;
         return;
     }
     for (std::size_t i = 0; i < count; i += 3) {

@@ -566,6 +566,9 @@ std::vector<TensorData> match_keras_tensors(const KerasWeightsFile& file, bool n
 
     std::vector<std::string> problems;
     std::vector<TensorData> tensors;
+    std::set<const KerasWeight*> matched;
+    const std::size_t shared_layers = static_cast<std::size_t>(std::count_if(
+        model_layer_order.begin(), model_layer_order.end(), [&](const std::string& l) { return file_layers.contains(l); }));
     for (const auto& layer : model_layer_order) {
         const auto& expected = model_layers[layer];
         if (!file_layers.contains(layer)) {
@@ -576,7 +579,12 @@ std::vector<TensorData> match_keras_tensors(const KerasWeightsFile& file, bool n
             continue;
         }
         for (const auto& e : expected) {
-            const auto found = by_tensor.find(e.tensor);
+            auto found = by_tensor.find(e.tensor);
+            // Keras 3 calls DepthwiseConv2D's weight `kernel` (its legacy HDF5 writer spells
+            // block_1_depthwise/kernel); Keras 2's application files, `depthwise_kernel`.
+            if (found == by_tensor.end() && base_name(e.tensor) == "depthwise_kernel")
+                found = by_tensor.find(layer + "/kernel");
+            if (found != by_tensor.end()) matched.insert(found->second);
             if (found == by_tensor.end()) {
                 problems.push_back("layer " + layer + ": missing weight " + base_name(e.tensor) + " " +
                                    detail::shape_text(e.shape) + " (the file's " + layer + " holds " +
@@ -597,7 +605,7 @@ std::vector<TensorData> match_keras_tensors(const KerasWeightsFile& file, bool n
             }
         }
         for (const KerasWeight* w : file_layers[layer])
-            if (std::none_of(expected.begin(), expected.end(), [&](const Expected& e) { return e.tensor == w->tensor_name; }))
+            if (!matched.contains(w))
                 problems.push_back("layer " + layer + ": extra weight " + w->name + " " + detail::shape_text(w->shape) +
                                    " (read as " + base_name(w->tensor_name) + "; the model has no such weight)");
     }
@@ -612,6 +620,14 @@ std::vector<TensorData> match_keras_tensors(const KerasWeightsFile& file, bool n
         }
     if (!problems.empty()) {
         std::string message = detail::mismatch_message(file.path.string(), "Keras weights", M::name.view(), problems);
+        // Another network's file (a VGG-16 file given for ResNet-50): say so first, not
+        // only in the hundreds of missing and extra layers below.
+        if (shared_layers == 0 && !file_layer_order.empty())
+            message.insert(message.find('\n') == std::string::npos ? message.size() : message.find('\n'),
+                           "\n  none of the model's " + std::to_string(model_layer_order.size()) +
+                               " layers with weights is in the file: it holds another network's weights (its first "
+                               "layer with weights is " + file_layer_order.front() + ", the model's is " +
+                               (model_layer_order.empty() ? std::string("none") : model_layer_order.front()) + ")");
         if (std::any_of(extra_layers.begin(), extra_layers.end(),
                         [](const std::string& l) { return l == "fc1" || l == "fc2" || l == "predictions"; }))
             message += "\n  hint: this file includes the classifier on top (fc1, fc2, predictions); the "

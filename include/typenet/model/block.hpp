@@ -18,7 +18,8 @@
 // without the block's name, set_trainable / set_trainable_from / get<"name"> reach them.
 // Layers inside a block must be named explicitly (Keras's applications name them all):
 // automatic names would restart in each branch and collide.
-// Not yet: the summary's "Connected to" column of Keras's functional layout.
+// A Model holding blocks prints Keras's functional summary, with its "Connected to" column
+// (model/summary.hpp).
 #pragma once
 
 #include <array>
@@ -214,6 +215,8 @@ public:
 
     template <std::size_t I>
     auto& branch() { return std::get<I>(branches_); }
+    template <std::size_t I>
+    const auto& branch() const { return std::get<I>(branches_); }
 
     // ---- The model's walks (model/chain.hpp) ---------------------------------------------
     template <FixedString LayerName>
