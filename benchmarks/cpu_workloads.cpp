@@ -7,6 +7,11 @@
 //                     binary cross-entropy, RMSprop(1e-3)
 //   finetune-train    zoo::VGGTransfer<150, 150> (model F) with set_trainable_from
 //                     ("block4_conv1"), train_on_batch, batch 30, RMSprop(1e-5)
+//   resnet50-forward     zoo::ResNet50Base<224, 224> inference, batch 32
+//   mobilenetv2-forward  zoo::MobileNetV2Base<224, 224> inference, batch 32
+//   resnet50-finetune-train  ResNet50Base + GlobalAveragePooling2D + Dense(1, sigmoid),
+//                     conv5_* and the head trainable, every BatchNormalization frozen
+//                     (inference mode), train_on_batch, batch 32, RMSprop(1e-5)
 //
 //   cpu_workloads [--threads 2] [--iterations N] [--warmup N]
 //                 [--conv-algorithm automatic|im2col|winograd|winograd_fast|direct]
@@ -40,6 +45,8 @@
 #include "typenet/train/trainer.hpp"
 #include "typenet/typenet.hpp"
 #include "typenet/zoo/chapter5.hpp"
+#include "typenet/zoo/mobilenet.hpp"
+#include "typenet/zoo/resnet.hpp"
 #include "typenet/zoo/vgg.hpp"
 
 namespace tn = typenet;
@@ -131,10 +138,26 @@ void vgg16_forward(const Settings& s) {
                 static_cast<double>(tn::cpu_kernels::CpuScratch::instance().bytes()) / 1e6);
 }
 
-template <class Net, class Prepare>
+// A backbone's feature pass at 224x224, batch 32, inference (the weights' values do not
+// change its speed: Keras's initialisers, as keras.applications' weights=None).
+template <class Net>
+void backbone_forward(const char* name, const Settings& s) {
+    constexpr std::size_t batch = 32;
+    auto model = std::make_unique<Net>();
+    tn::Buffer<tn::cpu> x, y;
+    const auto pixels = random_pixels(batch * Net::input_shape::size, 4);
+    x.upload(pixels.data(), pixels.size());
+    y.ensure(batch * Net::output_shape::size);
+    const int iterations = s.iterations ? s.iterations : 5;
+    const double seconds =
+        median_seconds(s.warmup, iterations, [&] { model->forward(x.data(), y.data(), batch, tn::Mode::infer); });
+    report(name, batch, seconds, iterations);
+}
+
+template <class Net, std::size_t Batch = 30, class Prepare>
 void train_workload(const char* name, const Settings& s, float learning_rate, int default_iterations,
                     Prepare&& prepare) {
-    constexpr std::size_t batch = 30;
+    constexpr std::size_t batch = Batch;
     auto model = std::make_unique<Net>();
     prepare(*model);
     auto trainer = tn::compile(*model, tn::BinaryCrossentropy{}, tn::RMSprop{.learning_rate = learning_rate});
@@ -153,6 +176,21 @@ void basic_cnn_train(const Settings& s) {
 void finetune_train(const Settings& s) {
     train_workload<tn::zoo::VGGTransfer<150, 150>>("finetune-train", s, 1e-5f, 5,
                                                    [](auto& model) { model.set_trainable_from("block4_conv1"); });
+}
+
+// ResNet-50 fine-tuning: the last stage and a one-unit head learn; every
+// BatchNormalization is frozen, so it normalises with its moving statistics (Keras's
+// rule for trainable=False) and the frozen stages cost no backward work.
+using ResNet50Transfer = tn::Model<"resnet50_transfer", tn::Input<224, 224, 3>, tn::zoo::ResNet50Base<224, 224>,
+                                   tn::GlobalAveragePooling2D<"avg_pool">, tn::Dense<1, tn::Sigmoid, "predictions">>;
+
+void resnet50_finetune_train(const Settings& s) {
+    train_workload<ResNet50Transfer, 32>("resnet50-finetune-train", s, 1e-5f, 3, [](auto& model) {
+        model.set_trainable_from("conv5_block1_1_conv");
+        model.for_each_layer([](auto& layer, int) {
+            if constexpr (requires { layer.moving_mean(); }) layer.set_trainable(false);
+        });
+    });
 }
 
 }  // namespace
@@ -190,13 +228,15 @@ int main(int argc, char** argv) {
             if (isa == "baseline") active = tn::cpu_kernels::simd::Isa::baseline;
             if (isa == "avx2" && active == tn::cpu_kernels::simd::Isa::avx512) active = tn::cpu_kernels::simd::Isa::avx2;
         }
-        else if (arg == "vgg16-forward" || arg == "basic-cnn-train" || arg == "finetune-train")
+        else if (arg == "vgg16-forward" || arg == "basic-cnn-train" || arg == "finetune-train" ||
+                 arg == "resnet50-forward" || arg == "mobilenetv2-forward" || arg == "resnet50-finetune-train")
             workloads.push_back(arg);
         else {
             std::fprintf(stderr,
                          "usage: cpu_workloads [--threads N] [--iterations N] [--warmup N] "
                          "[--conv-algorithm automatic|im2col|winograd|winograd_fast|direct] "
-                         "[--isa avx512|avx2|baseline] [vgg16-forward] [basic-cnn-train] [finetune-train]\n");
+                         "[--isa avx512|avx2|baseline] [vgg16-forward] [basic-cnn-train] [finetune-train] "
+                         "[resnet50-forward] [mobilenetv2-forward] [resnet50-finetune-train]\n");
             return 2;
         }
     }
@@ -206,6 +246,9 @@ int main(int argc, char** argv) {
         if (w == "vgg16-forward") vgg16_forward(settings);
         if (w == "basic-cnn-train") basic_cnn_train(settings);
         if (w == "finetune-train") finetune_train(settings);
+        if (w == "resnet50-forward") backbone_forward<tn::zoo::ResNet50Base<224, 224>>(w.c_str(), settings);
+        if (w == "mobilenetv2-forward") backbone_forward<tn::zoo::MobileNetV2Base<224, 224>>(w.c_str(), settings);
+        if (w == "resnet50-finetune-train") resnet50_finetune_train(settings);
     }
     return 0;
 }

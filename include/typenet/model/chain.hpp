@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "typenet/backend/kernels.hpp"
 #include "typenet/core/backward_listener.hpp"
 #include "typenet/core/buffer.hpp"
 #include "typenet/core/device.hpp"
@@ -24,6 +25,7 @@
 #include "typenet/core/random.hpp"
 #include "typenet/core/shape.hpp"
 #include "typenet/core/type_list.hpp"
+#include "typenet/layers/fold_batch_norm.hpp"
 #include "typenet/layers/input.hpp"
 #include "typenet/layers/layer.hpp"
 #include "typenet/layers/state.hpp"
@@ -397,8 +399,51 @@ private:
                "' (its layers: " + names + ")";
     }
 
+    // Where layer I writes: the caller's y for the last layer.
+    template <std::size_t I>
+    float* output_of(float* y) {
+        if constexpr (I + 1 == layer_count)
+            return y;
+        else
+            return activations_[I].data();
+    }
+
+    // Convolution + BatchNormalization (+ ReLU Activation) as one convolution in inference
+    // (layers/fold_batch_norm.hpp); returns false where it does not apply.
+    template <std::size_t I>
+    static constexpr bool folds_at() {
+        if constexpr (I + 1 < layer_count)
+            return folds_batch_norm_v<layer_type<I>, layer_type<I + 1>>;
+        else
+            return false;
+    }
+
+    template <std::size_t I>
+    bool forward_folded(const float* x, float* y, std::size_t batch, Mode mode) {
+        if constexpr (folds_at<I>()) {
+            if (mode != Mode::infer || !batch_norm_folding()) return false;
+            const float *scale = nullptr, *shift = nullptr;
+            std::get<I + 1>(layers_).inference_scale_shift(scale, shift);
+            constexpr bool with_relu = [] {
+                if constexpr (I + 2 < layer_count)
+                    return detail::ReLUActivationLayer<layer_type<I + 2>>;
+                else
+                    return false;
+            }();
+            constexpr std::size_t last = with_relu ? I + 2 : I + 1;
+            float* out = output_of<last>(y);
+            std::get<I>(layers_).forward_folded(x, out, batch, scale, shift,
+                                                with_relu ? ActivationKind::relu : ActivationKind::linear);
+            if constexpr (last + 1 < layer_count) forward_from<last + 1>(out, y, batch, mode);
+            return true;
+        } else {
+            return false;
+        }
+    }
+
     template <std::size_t I>
     void forward_from(const float* x, float* y, std::size_t batch, Mode mode) {
+        if (forward_folded<I>(x, y, batch, mode)) return;
         float* out = I + 1 == layer_count ? y : activations_[I].data();
         std::get<I>(layers_).forward(x, out, batch, mode);
         if constexpr (I + 1 < layer_count) forward_from<I + 1>(out, y, batch, mode);
