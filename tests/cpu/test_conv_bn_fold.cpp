@@ -97,3 +97,28 @@ BOOST_AUTO_TEST_CASE(training_mode_is_never_folded) {
         BOOST_TEST((with_fold == without));
     }
 }
+
+// backward() after an inference forward (a gradient check in inference mode does this)
+// reads the outputs folding skipped: the chain computes them first, so the gradients equal
+// those after an unfolded forward.
+BOOST_AUTO_TEST_CASE(backward_after_a_folded_forward_gets_the_unfolded_gradients) {
+    const auto x = cpu_test::random_values(batch * Net::input_shape::size, 5);
+    const auto dy = cpu_test::random_values(batch * Net::output_shape::size, 6);
+    std::vector<float> dx_folded(x.size()), dx_unfolded(x.size());
+    Net a(10), b(10);
+    randomise_batch_norms(a);
+    randomise_batch_norms(b);
+    const auto ya = run(a, x, tn::Mode::infer, true);
+    const auto yb = run(b, x, tn::Mode::infer, false);
+    a.backward(x.data(), ya.data(), dy.data(), dx_folded.data(), batch, false);
+    b.backward(x.data(), yb.data(), dy.data(), dx_unfolded.data(), batch, false);
+    BOOST_TEST(cpu_test::relative_error(dx_folded, dx_unfolded) < 1e-5);
+    std::vector<std::vector<float>> grads_a, grads_b;
+    a.for_each_parameter([&](std::string_view, auto& p, bool) { grads_a.push_back(p.gradients()); });
+    b.for_each_parameter([&](std::string_view, auto& p, bool) { grads_b.push_back(p.gradients()); });
+    BOOST_TEST_REQUIRE(grads_a.size() == grads_b.size());
+    for (std::size_t i = 0; i < grads_a.size(); ++i) {
+        BOOST_TEST_INFO("parameter " << i);
+        BOOST_TEST(cpu_test::relative_error(grads_a[i], grads_b[i]) < 1e-4);
+    }
+}

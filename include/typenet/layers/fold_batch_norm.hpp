@@ -13,7 +13,8 @@
 // recomputed on every call (cheap next to the convolution, and never stale after
 // training or loading weights). While folded, the convolution's and the
 // BatchNormalization's own outputs are not written (activation_of<> of those two layers
-// holds stale values); tn::set_batch_norm_folding(false) turns folding off.
+// holds stale values); a backward() after such a forward first computes them (gradient
+// checks in inference mode, say). tn::set_batch_norm_folding(false) turns folding off.
 #pragma once
 
 #include <cstddef>
