@@ -7,13 +7,20 @@
 //                     binary cross-entropy, RMSprop(1e-3)
 //   finetune-train    chapter5::VGGTransfer<150, 150> (model F) with set_trainable_from
 //                     ("block4_conv1"), train_on_batch, batch 30, RMSprop(1e-5)
+//   resnet50-forward     zoo::ResNet50Base<224, 224> inference, batch 32
+//   mobilenetv2-forward  zoo::MobileNetV2Base<224, 224> inference, batch 32
+//   resnet50-finetune-train  ResNet50Base + GlobalAveragePooling2D + Dense(1, sigmoid),
+//                     conv5_* and the head trainable, every BatchNormalization frozen
+//                     (inference mode), train_on_batch, batch 32, RMSprop(1e-5)
 //
 //   cpu_workloads [--threads 2] [--iterations N] [--warmup N]
 //                 [--conv-algorithm automatic|im2col|winograd|winograd_fast|direct]
-//                 [--isa avx512|avx2|baseline] [workload ...]
+//                 [--isa avx512|avx2|baseline] [--no-fold] [--profile] [workload ...]
 //
 // --conv-algorithm (tn::set_conv_algorithm; --method auto|im2col is its old spelling)
-// and --isa measure what the Winograd/direct kernels and AVX-512 buy: every
+// and --isa measure what the Winograd/direct kernels and AVX-512 buy (--no-fold: what
+// folding BatchNormalization into the convolutions buys; --profile: after the backbone
+// workloads' timed steps, one more forward pass timed layer by layer, summed per Keras type): every
 // convolution by im2col + GEMM, or the kernels compiled for an older instruction set.
 // One line per workload: `<workload>: typenet <x> img/s (median of N, ...)`. Inputs are
 // random (uniform [0, 1) pixels, 0/1 labels); the speed does not depend on them. For
@@ -27,10 +34,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <numeric>
 #include <random>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "typenet/backend/cpu/conv2d.hpp"
@@ -40,6 +50,8 @@
 #include "typenet/train/trainer.hpp"
 #include "typenet/typenet.hpp"
 #include "chapter5/models.hpp"  // examples/: the book's models
+#include "typenet/zoo/mobilenet.hpp"
+#include "typenet/zoo/resnet.hpp"
 #include "typenet/zoo/vgg.hpp"
 
 namespace tn = typenet;
@@ -51,6 +63,42 @@ struct Settings {
     int threads = 2;
     int iterations = 0;  // 0: the workload's own default
     int warmup = 2;
+    bool profile = false;  // after the timed steps, one more with per-layer times
+};
+
+// --profile: forward time per Keras layer type and per layer (tn::forward_profiler).
+struct Profile {
+    std::map<std::string, double> by_type;
+    std::vector<std::pair<double, std::string>> by_layer;
+    static Profile& instance() {
+        static Profile p;
+        return p;
+    }
+    static void record(std::string_view layer, std::string_view type, bool folded, double seconds) {
+        Profile& p = instance();
+        const std::string kind = std::string(type) + (folded ? " + BatchNormalization (folded)" : "");
+        p.by_type[kind] += seconds;
+        p.by_layer.emplace_back(seconds, std::string(layer) + " (" + kind + ")");
+    }
+    void print(const char* workload, double step_seconds) {
+        double leaves = 0.0;
+        std::vector<std::pair<double, std::string>> types;
+        for (const auto& [type, seconds] : by_type) {
+            leaves += seconds;
+            types.emplace_back(seconds, type);
+        }
+        std::sort(types.rbegin(), types.rend());
+        std::sort(by_layer.rbegin(), by_layer.rend());
+        std::printf("%s profile (one forward pass, %.3f s in layers; the median step %.3f s):\n", workload, leaves,
+                    step_seconds);
+        for (const auto& [seconds, type] : types)
+            std::printf("  %-48s %8.1f ms %5.1f %%\n", type.c_str(), seconds * 1e3, 100.0 * seconds / leaves);
+        std::printf("  slowest layers:\n");
+        for (std::size_t i = 0; i < std::min<std::size_t>(12, by_layer.size()); ++i)
+            std::printf("  %-60s %8.1f ms\n", by_layer[i].second.c_str(), by_layer[i].first * 1e3);
+        by_type.clear();
+        by_layer.clear();
+    }
 };
 
 std::vector<float> random_pixels(std::size_t count, unsigned seed) {
@@ -131,10 +179,32 @@ void vgg16_forward(const Settings& s) {
                 static_cast<double>(tn::cpu_kernels::CpuScratch::instance().bytes()) / 1e6);
 }
 
-template <class Net, class Prepare>
+// A backbone's feature pass at 224x224, batch 32, inference (the weights' values do not
+// change its speed: Keras's initialisers, as keras.applications' weights=None).
+template <class Net>
+void backbone_forward(const char* name, const Settings& s) {
+    constexpr std::size_t batch = 32;
+    auto model = std::make_unique<Net>();
+    tn::Buffer<tn::cpu> x, y;
+    const auto pixels = random_pixels(batch * Net::input_shape::size, 4);
+    x.upload(pixels.data(), pixels.size());
+    y.ensure(batch * Net::output_shape::size);
+    const int iterations = s.iterations ? s.iterations : 5;
+    const double seconds =
+        median_seconds(s.warmup, iterations, [&] { model->forward(x.data(), y.data(), batch, tn::Mode::infer); });
+    report(name, batch, seconds, iterations);
+    if (s.profile) {
+        tn::forward_profiler() = &Profile::record;
+        model->forward(x.data(), y.data(), batch, tn::Mode::infer);
+        tn::forward_profiler() = nullptr;
+        Profile::instance().print(name, seconds);
+    }
+}
+
+template <class Net, std::size_t Batch = 30, class Prepare>
 void train_workload(const char* name, const Settings& s, float learning_rate, int default_iterations,
                     Prepare&& prepare) {
-    constexpr std::size_t batch = 30;
+    constexpr std::size_t batch = Batch;
     auto model = std::make_unique<Net>();
     prepare(*model);
     auto trainer = tn::compile(*model, tn::BinaryCrossentropy{}, tn::RMSprop{.learning_rate = learning_rate});
@@ -153,6 +223,21 @@ void basic_cnn_train(const Settings& s) {
 void finetune_train(const Settings& s) {
     train_workload<chapter5::VGGTransfer<150, 150>>("finetune-train", s, 1e-5f, 5,
                                                    [](auto& model) { model.set_trainable_from("block4_conv1"); });
+}
+
+// ResNet-50 fine-tuning: the last stage and a one-unit head learn; every
+// BatchNormalization is frozen, so it normalises with its moving statistics (Keras's
+// rule for trainable=False) and the frozen stages cost no backward work.
+using ResNet50Transfer = tn::Model<"resnet50_transfer", tn::Input<224, 224, 3>, tn::zoo::ResNet50Base<224, 224>,
+                                   tn::GlobalAveragePooling2D<"avg_pool">, tn::Dense<1, tn::Sigmoid, "predictions">>;
+
+void resnet50_finetune_train(const Settings& s) {
+    train_workload<ResNet50Transfer, 32>("resnet50-finetune-train", s, 1e-5f, 3, [](auto& model) {
+        model.set_trainable_from("conv5_block1_0_conv");  // the projection, conv5's first layer in Keras's order
+        model.for_each_layer([](auto& layer, int) {
+            if constexpr (requires { layer.moving_mean(); }) layer.set_trainable(false);
+        });
+    });
 }
 
 }  // namespace
@@ -175,6 +260,10 @@ int main(int argc, char** argv) {
             settings.iterations = value();
         else if (arg == "--warmup")
             settings.warmup = value();
+        else if (arg == "--profile")  // per-layer forward times of the backbone workloads
+            settings.profile = true;
+        else if (arg == "--no-fold")  // BatchNormalization run as its own layer (what folding buys)
+            tn::set_batch_norm_folding(false);
         else if ((arg == "--conv-algorithm" || arg == "--method") && i + 1 < argc) {
             const std::string method = argv[++i];
             try {
@@ -190,13 +279,15 @@ int main(int argc, char** argv) {
             if (isa == "baseline") active = tn::cpu_kernels::simd::Isa::baseline;
             if (isa == "avx2" && active == tn::cpu_kernels::simd::Isa::avx512) active = tn::cpu_kernels::simd::Isa::avx2;
         }
-        else if (arg == "vgg16-forward" || arg == "basic-cnn-train" || arg == "finetune-train")
+        else if (arg == "vgg16-forward" || arg == "basic-cnn-train" || arg == "finetune-train" ||
+                 arg == "resnet50-forward" || arg == "mobilenetv2-forward" || arg == "resnet50-finetune-train")
             workloads.push_back(arg);
         else {
             std::fprintf(stderr,
                          "usage: cpu_workloads [--threads N] [--iterations N] [--warmup N] "
                          "[--conv-algorithm automatic|im2col|winograd|winograd_fast|direct] "
-                         "[--isa avx512|avx2|baseline] [vgg16-forward] [basic-cnn-train] [finetune-train]\n");
+                         "[--isa avx512|avx2|baseline] [vgg16-forward] [basic-cnn-train] [finetune-train] "
+                         "[resnet50-forward] [mobilenetv2-forward] [resnet50-finetune-train]\n");
             return 2;
         }
     }
@@ -206,6 +297,9 @@ int main(int argc, char** argv) {
         if (w == "vgg16-forward") vgg16_forward(settings);
         if (w == "basic-cnn-train") basic_cnn_train(settings);
         if (w == "finetune-train") finetune_train(settings);
+        if (w == "resnet50-forward") backbone_forward<tn::zoo::ResNet50Base<224, 224>>(w.c_str(), settings);
+        if (w == "mobilenetv2-forward") backbone_forward<tn::zoo::MobileNetV2Base<224, 224>>(w.c_str(), settings);
+        if (w == "resnet50-finetune-train") resnet50_finetune_train(settings);
     }
     return 0;
 }

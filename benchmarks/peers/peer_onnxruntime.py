@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""The ONNX Runtime peer of benchmarks/cpu_workloads, inference only (vgg16-forward):
-peer_pytorch.py's VGG-16 base exported to ONNX in this process, run by ONNX Runtime's CPU
+"""The ONNX Runtime peer of benchmarks/cpu_workloads, inference only (vgg16-forward, resnet50-forward, mobilenetv2-forward; one per run):
+peer_pytorch.py's model exported to ONNX in this process, run by ONNX Runtime's CPU
 execution provider with all graph optimizations, N intra-op threads and 1 inter-op thread.
 
-    peer_onnxruntime.py [--threads 2] [--iterations N] [--warmup N] [vgg16-forward]
+    peer_onnxruntime.py [--threads 2] [--iterations N] [--warmup N] [workload]
 
-Prints `vgg16-forward nchw: onnxruntime <x> img/s (...)`.
+Prints `<workload> nchw: onnxruntime <x> img/s (...)`.
 """
 import io
 import sys
@@ -38,10 +38,13 @@ def main():
     p = wl.parser(__doc__.splitlines()[0], wl.INFERENCE)
     args = p.parse_args()
     wl.check(p, args)
+    if len(args.workloads) > 1:
+        p.error("one workload per run (each converts its own model)")
     torch.manual_seed(0)
-    batch = wl.SETTINGS["vgg16-forward"][0]
-    x = peer_pytorch.random_images(batch)
-    onnx_bytes = export_onnx(peer_pytorch.vgg16_features(), x)
+    workload = args.workloads[0] if args.workloads else "vgg16-forward"
+    batch = wl.SETTINGS[workload][0]
+    x = peer_pytorch.random_images(batch, wl.image_of(workload))
+    onnx_bytes = export_onnx(peer_pytorch.FEATURES[workload](), x)
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = args.threads
@@ -54,9 +57,9 @@ def main():
     def step():
         session.run(None, inputs)
 
-    iterations = wl.iterations_of("vgg16-forward", args)
+    iterations = wl.iterations_of(workload, args)
     seconds = wl.median_seconds(step, args.warmup, iterations)
-    wl.report("vgg16-forward", "nchw", "onnxruntime", batch, seconds, iterations,
+    wl.report(workload, "nchw", "onnxruntime", batch, seconds, iterations,
               f"{args.threads} intra-op threads, onnxruntime {ort.__version__}, torch {torch.__version__} export")
 
 

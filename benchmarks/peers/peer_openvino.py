@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""The OpenVINO peer of benchmarks/cpu_workloads, inference only (vgg16-forward):
-peer_pytorch.py's VGG-16 base converted in this process (openvino.convert_model), compiled
+"""The OpenVINO peer of benchmarks/cpu_workloads, inference only (vgg16-forward, resnet50-forward, mobilenetv2-forward; one per run):
+peer_pytorch.py's model converted in this process (openvino.convert_model), compiled
 for the CPU with an FP32 inference precision hint (OpenVINO would otherwise pick BF16 on
 CPUs that have it), N inference threads, one stream, one synchronous request.
 
-    peer_openvino.py [--threads 2] [--iterations N] [--warmup N] [vgg16-forward]
+    peer_openvino.py [--threads 2] [--iterations N] [--warmup N] [workload]
 
-Prints `vgg16-forward nchw: openvino <x> img/s (...)`.
+Prints `<workload> nchw: openvino <x> img/s (...)`.
 """
 import sys
 import warnings
@@ -22,13 +22,16 @@ def main():
     p = wl.parser(__doc__.splitlines()[0], wl.INFERENCE)
     args = p.parse_args()
     wl.check(p, args)
+    if len(args.workloads) > 1:
+        p.error("one workload per run (each converts its own model)")
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)  # for the conversion's tracing only
-    batch = wl.SETTINGS["vgg16-forward"][0]
-    x = peer_pytorch.random_images(batch)
+    workload = args.workloads[0] if args.workloads else "vgg16-forward"
+    batch = wl.SETTINGS[workload][0]
+    x = peer_pytorch.random_images(batch, wl.image_of(workload))
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch's deprecation notices from the tracing
-        model = ov.convert_model(peer_pytorch.vgg16_features(), example_input=x)
+        model = ov.convert_model(peer_pytorch.FEATURES[workload](), example_input=x)
 
     core = ov.Core()
     config = {
@@ -44,12 +47,12 @@ def main():
     def step():
         request.infer([images])
 
-    iterations = wl.iterations_of("vgg16-forward", args)
+    iterations = wl.iterations_of(workload, args)
     seconds = wl.median_seconds(step, args.warmup, iterations)
     precision = compiled.get_property("INFERENCE_PRECISION_HINT")  # what the plugin settled on
     precision = precision.to_string() if hasattr(precision, "to_string") else str(precision)
     threads = compiled.get_property("INFERENCE_NUM_THREADS")
-    wl.report("vgg16-forward", "nchw", "openvino", batch, seconds, iterations,
+    wl.report(workload, "nchw", "openvino", batch, seconds, iterations,
               f"{threads} threads, precision {precision}, openvino {ov.get_version().split('-')[0]}")
 
 

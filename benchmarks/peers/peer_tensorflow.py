@@ -66,15 +66,37 @@ def vgg_transfer():
     return keras.Model(inputs, layers.Dense(1, activation="sigmoid")(x), name="model_f")
 
 
-def random_images(batch):
-    return tf.random.uniform((batch, *wl.IMAGE), seed=1)
+def resnet50_features():
+    return keras.applications.ResNet50(weights=None, include_top=False, input_shape=wl.BACKBONE_IMAGE)
 
 
-def run_forward(args):
-    batch = wl.SETTINGS["vgg16-forward"][0]
-    model, x = vgg16_features(), random_images(batch)
+def mobilenetv2_features():
+    return keras.applications.MobileNetV2(weights=None, include_top=False, input_shape=wl.BACKBONE_IMAGE)
+
+
+def resnet50_transfer():
+    """ResNet-50 + global average pool + Dense 1 sigmoid; conv5_* (BatchNormalization
+    excepted) and the head trainable; every BatchNormalization frozen, so inference mode."""
+    base = resnet50_features()
+    for layer in base.layers:
+        layer.trainable = layer.name.startswith("conv5_") and not isinstance(layer, layers.BatchNormalization)
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(base.output)
+    return keras.Model(base.input, layers.Dense(1, activation="sigmoid", name="predictions")(x), name="resnet50_transfer")
+
+
+FEATURES = {"vgg16-forward": vgg16_features, "resnet50-forward": resnet50_features,
+            "mobilenetv2-forward": mobilenetv2_features}
+
+
+def random_images(batch, image=wl.IMAGE):
+    return tf.random.uniform((batch, *image), seed=1)
+
+
+def run_forward(workload, args):
+    batch = wl.SETTINGS[workload][0]
+    model, x = FEATURES[workload](), random_images(batch, wl.image_of(workload))
     return batch, wl.median_seconds(lambda: model.predict_on_batch(x), args.warmup,
-                                    wl.iterations_of("vgg16-forward", args))
+                                    wl.iterations_of(workload, args))
 
 
 def run_train(workload, model, args):
@@ -82,7 +104,7 @@ def run_train(workload, model, args):
     model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate, rho=wl.RMSPROP_RHO,
                                                      epsilon=wl.RMSPROP_EPSILON),
                   loss="binary_crossentropy")
-    x = random_images(batch)
+    x = random_images(batch, wl.image_of(workload))
     y = tf.cast(tf.random.uniform((batch, 1), maxval=2, dtype=tf.int32, seed=2), tf.float32)
     return batch, wl.median_seconds(lambda: model.train_on_batch(x, y), args.warmup,
                                     wl.iterations_of(workload, args))
@@ -96,10 +118,12 @@ def main():
     tf.config.threading.set_inter_op_parallelism_threads(1)
     keras.utils.set_random_seed(0)
     for w in args.workloads:
-        if w == "vgg16-forward":
-            batch, seconds = run_forward(args)
+        if w in FEATURES:
+            batch, seconds = run_forward(w, args)
         elif w == "basic-cnn-train":
             batch, seconds = run_train(w, basic_cnn(), args)
+        elif w == "resnet50-finetune-train":
+            batch, seconds = run_train(w, resnet50_transfer(), args)
         else:
             batch, seconds = run_train(w, vgg_transfer(), args)
         wl.report(w, "nhwc", "tensorflow", batch, seconds, wl.iterations_of(w, args),

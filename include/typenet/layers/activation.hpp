@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 
 #include "typenet/backend/kernels.hpp"
 #include "typenet/core/buffer.hpp"
@@ -24,6 +25,7 @@ class ActivationLayer : public LayerBase<In, In, Name, "Activation", 0, std::con
 
 public:
     static constexpr bool ok = is_activation_v<Act>;
+    static constexpr bool is_relu_activation = std::is_same_v<Act, ReLU>;  // folds into a convolution
 
     void forward(const float* x, float* y, std::size_t batch, Mode) {
         Kernels<Device>::copy(x, y, batch * In::size);

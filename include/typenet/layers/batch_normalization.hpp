@@ -21,6 +21,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <span>
 #include <stdexcept>
@@ -52,6 +53,7 @@ public:
     static constexpr bool ok = spec_ok;
     static constexpr std::size_t channels = dim_or_one<In, In::rank - 1>;
     static constexpr float momentum = Momentum, epsilon = Epsilon;
+    static constexpr bool is_batch_normalization = true;  // folds into a convolution (fold_batch_norm.hpp)
 
     std::span<Parameter<Device>> parameters() { return params_; }
     std::span<const Parameter<Device>> parameters() const { return params_; }
@@ -101,6 +103,30 @@ public:
                                                          Epsilon, y, mean_.data(), inv_std_.data());
     }
 
+    // Inference mode as y = x * scale + shift per channel, with the scale and shift forward()
+    // computes (bn_detail::normalise), for folding into the convolution before it
+    // (layers/fold_batch_norm.hpp); backward() then runs as after an inference forward().
+    // On the CPU only (the pointers are host memory).
+    void inference_scale_shift(const float*& scale, const float*& shift) {
+        mean_.ensure(channels);
+        inv_std_.ensure(channels);
+        scale_shift_.ensure(2 * channels);
+        batch_statistics_ = false;
+        float* s = scale_shift_.data();
+        const float* g = gamma().value.data();
+        const float* b = beta().value.data();
+        const float* m = moving_mean().value.data();
+        const float* v = moving_variance().value.data();
+        for (std::size_t c = 0; c < channels; ++c) {
+            mean_.data()[c] = m[c];
+            inv_std_.data()[c] = 1.0f / std::sqrt(v[c] + Epsilon);
+            s[c] = g[c] * inv_std_.data()[c];
+            s[channels + c] = b[c] - m[c] * s[c];
+        }
+        scale = s;
+        shift = s + channels;
+    }
+
     // Through the statistics the last forward used.
     void backward(const float* x, const float*, const float* dy, float* dx, std::size_t batch, bool) {
         const bool learn = this->trainable;
@@ -124,6 +150,7 @@ private:
     std::array<StateVariable<Device>, 2> state_{StateVariable<Device>{"moving_mean", {channels}},
                                                 StateVariable<Device>{"moving_variance", {channels}}};
     Buffer<Device> mean_, inv_std_;  // the statistics of the last forward, for backward
+    Buffer<Device> scale_shift_;     // inference_scale_shift's
     bool batch_statistics_ = false;
 };
 

@@ -13,12 +13,15 @@
 #include <array>
 #include <cstddef>
 #include <span>
+#include <type_traits>
 
 #include "typenet/backend/kernels.hpp"
 #include "typenet/core/buffer.hpp"
 #include "typenet/core/layer_option.hpp"
 #include "typenet/core/shape.hpp"
+#include "typenet/core/device.hpp"
 #include "typenet/layers/activations.hpp"
+#include "typenet/layers/fold_batch_norm.hpp"
 #include "typenet/layers/layer.hpp"
 #include "typenet/layers/padding.hpp"
 #include "typenet/layers/parameter.hpp"
@@ -132,8 +135,23 @@ public:
                                          workspace_);
     }
 
+    // A following BatchNormalization folds in for inference (layers/fold_batch_norm.hpp).
+    static constexpr bool folds_batch_norm = std::is_same_v<Device, cpu> && std::is_same_v<Act, Linear>;
+
+    // forward() and then y * scale + shift per filter, as one convolution with activation act.
+    void forward_folded(const float* x, float* y, std::size_t batch, const float* scale, const float* shift,
+                        ActivationKind act) {
+        const std::size_t taps = kernel().size() / Filters;
+        folded_.ensure(kernel().size() + Filters);
+        float* k = folded_.data();
+        detail::fold_scale_shift(kernel().value.data(), taps, Filters, this->bias_values(), scale, shift, k,
+                                 k + kernel().size());
+        Kernels<Device>::conv2d_forward(geometry, x, batch, k, k + kernel().size(), y, act, workspace_);
+    }
+
 private:
     Buffer<Device> workspace_;
+    Buffer<Device> folded_;  // the kernel and bias with a BatchNormalization folded in
 };
 
 }  // namespace typenet

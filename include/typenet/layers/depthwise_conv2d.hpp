@@ -13,11 +13,15 @@
 #include <array>
 #include <cstddef>
 #include <span>
+#include <type_traits>
 
 #include "typenet/backend/kernels.hpp"
+#include "typenet/core/buffer.hpp"
+#include "typenet/core/device.hpp"
 #include "typenet/core/layer_option.hpp"
 #include "typenet/core/shape.hpp"
 #include "typenet/layers/activations.hpp"
+#include "typenet/layers/fold_batch_norm.hpp"
 #include "typenet/layers/layer.hpp"
 #include "typenet/layers/padding.hpp"
 #include "typenet/layers/parameter.hpp"
@@ -109,6 +113,23 @@ public:
                                                    learn ? depthwise_kernel().grad.data() : nullptr,
                                                    this->bias_gradients(learn));
     }
+
+    // A following BatchNormalization folds in for inference (layers/fold_batch_norm.hpp).
+    static constexpr bool folds_batch_norm = std::is_same_v<Device, cpu> && std::is_same_v<Act, Linear>;
+
+    // forward() and then y * scale + shift per output channel, as one depthwise convolution.
+    void forward_folded(const float* x, float* y, std::size_t batch, const float* scale, const float* shift,
+                        ActivationKind act) {
+        const std::size_t size = depthwise_kernel().size(), F = shapes::filters;
+        folded_.ensure(size + F);
+        float* k = folded_.data();
+        detail::fold_scale_shift(depthwise_kernel().value.data(), size / F, F, this->bias_values(), scale, shift, k,
+                                 k + size);
+        Kernels<Device>::depthwise_conv2d_forward(geometry, x, batch, k, k + size, y, act);
+    }
+
+private:
+    Buffer<Device> folded_;  // the kernel and bias with a BatchNormalization folded in
 };
 
 template <std::size_t Kernel, class Activation = Linear, class Padding = Valid, LayerOption Option1 = LayerOption{},

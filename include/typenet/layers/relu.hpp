@@ -21,6 +21,8 @@ class ReLULayer : public LayerBase<In, In, Name, "ReLU", 0>, public NoParameters
 public:
     static constexpr bool ok = MaxValue > 0.0f;
     static constexpr float max_value = MaxValue;
+    // Keras's ReLU() without a cap folds into a convolution (layers/fold_batch_norm.hpp).
+    static constexpr bool is_relu_activation = MaxValue == std::numeric_limits<float>::infinity();
 
     void forward(const float* x, float* y, std::size_t batch, Mode) {
         Kernels<Device>::relu_forward(x, y, batch * In::size, MaxValue);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -17,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "typenet/backend/kernels.hpp"
 #include "typenet/core/backward_listener.hpp"
 #include "typenet/core/buffer.hpp"
 #include "typenet/core/device.hpp"
@@ -24,6 +26,7 @@
 #include "typenet/core/random.hpp"
 #include "typenet/core/shape.hpp"
 #include "typenet/core/type_list.hpp"
+#include "typenet/layers/fold_batch_norm.hpp"
 #include "typenet/layers/input.hpp"
 #include "typenet/layers/layer.hpp"
 #include "typenet/layers/state.hpp"
@@ -55,6 +58,16 @@ constexpr bool block_flag() {
 }
 template <class L>
 inline constexpr bool is_block_v = block_flag<L>();
+
+// Per-layer forward times, for benchmarks (benchmarks/cpu_workloads --profile): while set,
+// every layer that is neither a model nor a block reports its name, Keras type, whether a
+// BatchNormalization was folded into it (its time then includes the BN and any ReLU), and
+// the seconds its forward took. One null check per layer when unset.
+using ForwardProfiler = void (*)(std::string_view layer, std::string_view keras_type, bool folded, double seconds);
+inline ForwardProfiler& forward_profiler() {
+    static ForwardProfiler profiler = nullptr;
+    return profiler;
+}
 
 struct no_initialization_t {};
 inline constexpr no_initialization_t no_initialization{};
@@ -258,6 +271,7 @@ public:
     // The layer protocol (layers/layer.hpp), so a model nests inside another.
     void forward(const float* x, float* y, std::size_t batch, Mode mode) {
         reserve(batch);
+        folded_ = false;
         forward_from<0>(x, y, batch, mode);
     }
 
@@ -267,6 +281,10 @@ public:
                   bool dy_is_preactivation) {
         const std::size_t stop = dx != nullptr ? 0 : first_learning_layer();
         if (stop >= layer_count) return;
+        if (folded_) {  // a backward after a folded inference forward: it needs what folding skipped
+            unfold_activations<0>(x, batch);
+            folded_ = false;
+        }
         backward_from<layer_count - 1>(x, y, dy, dx, batch, dy_is_preactivation, stop);
     }
 
@@ -397,10 +415,88 @@ private:
                "' (its layers: " + names + ")";
     }
 
+    // The outputs a folded forward did not write, from layer I on: each folded convolution's
+    // own output and its BatchNormalization's (what their backward and a following ReLU's read).
+    template <std::size_t I>
+    void unfold_activations(const float* x, std::size_t batch) {
+        if constexpr (I < layer_count) {
+            if constexpr (folds_at<I>()) {
+                const float* in = x;
+                if constexpr (I > 0) in = activations_[I - 1].data();
+                std::get<I>(layers_).forward(in, activations_[I].data(), batch, Mode::infer);
+                if constexpr (I + 2 < layer_count)
+                    std::get<I + 1>(layers_).forward(activations_[I].data(), activations_[I + 1].data(), batch,
+                                                     Mode::infer);
+            }
+            unfold_activations<I + 1>(x, batch);
+        }
+    }
+
+    // call(), timed for forward_profiler() when one is set and layer I is a leaf.
+    template <std::size_t I, class Call>
+    static void timed(bool folded, Call&& call) {
+        if constexpr (!layer_type<I>::is_model && !is_block_v<layer_type<I>>) {
+            if (const ForwardProfiler profiler = forward_profiler(); profiler != nullptr) {
+                const auto start = std::chrono::steady_clock::now();
+                call();
+                profiler(layer_type<I>::name.view(), layer_type<I>::keras_type.view(), folded,
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+                return;
+            }
+        }
+        call();
+    }
+
+    // Where layer I writes: the caller's y for the last layer.
+    template <std::size_t I>
+    float* output_of(float* y) {
+        if constexpr (I + 1 == layer_count)
+            return y;
+        else
+            return activations_[I].data();
+    }
+
+    // Convolution + BatchNormalization (+ ReLU Activation) as one convolution in inference
+    // (layers/fold_batch_norm.hpp); returns false where it does not apply.
+    template <std::size_t I>
+    static constexpr bool folds_at() {
+        if constexpr (I + 1 < layer_count)
+            return folds_batch_norm_v<layer_type<I>, layer_type<I + 1>>;
+        else
+            return false;
+    }
+
+    template <std::size_t I>
+    bool forward_folded(const float* x, float* y, std::size_t batch, Mode mode) {
+        if constexpr (folds_at<I>()) {
+            if (mode != Mode::infer || !batch_norm_folding()) return false;
+            const float *scale = nullptr, *shift = nullptr;
+            std::get<I + 1>(layers_).inference_scale_shift(scale, shift);
+            constexpr bool with_relu = [] {
+                if constexpr (I + 2 < layer_count)
+                    return detail::ReLUActivationLayer<layer_type<I + 2>>;
+                else
+                    return false;
+            }();
+            constexpr std::size_t last = with_relu ? I + 2 : I + 1;
+            float* out = output_of<last>(y);
+            timed<I>(true, [&] {
+                std::get<I>(layers_).forward_folded(x, out, batch, scale, shift,
+                                                    with_relu ? ActivationKind::relu : ActivationKind::linear);
+            });
+            folded_ = true;
+            if constexpr (last + 1 < layer_count) forward_from<last + 1>(out, y, batch, mode);
+            return true;
+        } else {
+            return false;
+        }
+    }
+
     template <std::size_t I>
     void forward_from(const float* x, float* y, std::size_t batch, Mode mode) {
+        if (forward_folded<I>(x, y, batch, mode)) return;
         float* out = I + 1 == layer_count ? y : activations_[I].data();
-        std::get<I>(layers_).forward(x, out, batch, mode);
+        timed<I>(false, [&] { std::get<I>(layers_).forward(x, out, batch, mode); });
         if constexpr (I + 1 < layer_count) forward_from<I + 1>(out, y, batch, mode);
     }
 
@@ -430,6 +526,7 @@ private:
     std::array<Buffer<Device>, layer_count> activations_;  // the last one stays empty
     std::array<Buffer<Device>, 2> grads_;                  // ping-pong dL/d(activation)
     std::size_t reserved_batch_ = 0;
+    bool folded_ = false;  // the last forward folded a BatchNormalization (layers/fold_batch_norm.hpp)
 };
 
 // A model used as a layer of a bigger one: checks that its Input matches what arrives.

@@ -337,14 +337,45 @@ inline void backward_kernel_direct(const ConvGeometry& g, const float* x, std::s
     }
 }
 
+// A 1x1 convolution without padding is a matrix product of the pixels (rows of C floats)
+// and the kernel (C x filters): at stride 1 the input itself is the left operand, no
+// copy; at stride s the pixels of every s-th row and column are gathered a block at a
+// time (subsampling, C floats per pixel, no patch assembly). Blocks of rows per thread,
+// bias and ReLU applied while the block is in cache.
+inline bool pointwise_applies(const ConvGeometry& g) {
+    return g.kernel_h == 1 && g.kernel_w == 1 && g.pad_top == 0 && g.pad_left == 0;
+}
+
+inline void forward_pointwise(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
+                              const float* bias, bool relu, float* y, CpuScratch& scratch) {
+    const std::size_t C = g.in_c, K = g.filters, rows = batch * g.out_pixels();
+    const bool strided = g.stride_h != 1 || g.stride_w != 1;
+    const std::size_t block = rows_per_block(g, rows);
+    float* base = strided ? scratch.per_thread(block * C) : nullptr;
+    const std::size_t stride = strided ? CpuScratch::per_thread_stride(block * C) : 0;
+    parallel_tasks((rows + block - 1) / block, [&](std::size_t task, unsigned slot) {
+        const std::size_t first = task * block, count = std::min(block, rows - first);
+        const float* a = x + first * C;
+        if (strided) {
+            float* gathered = base + slot * stride;
+            const std::size_t pixels = g.out_pixels();
+            for (std::size_t r = 0; r < count; ++r) {
+                const std::size_t n = (first + r) / pixels, p = (first + r) % pixels;
+                const std::size_t iy = (p / g.out_w) * g.stride_h, ix = (p % g.out_w) * g.stride_w;
+                std::memcpy(gathered + r * C, x + n * g.in_size() + (iy * g.in_w + ix) * C, C * sizeof(float));
+            }
+            a = gathered;
+        }
+        float* out = y + first * K;
+        gemm_serial(false, false, count, K, C, 1.0f, a, C, kernel, K, 0.0f, out, K);
+        bias_relu_rows(out, bias, count, K, relu);
+    });
+}
+
 inline void forward_im2col(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
                            const float* bias, bool relu, float* y, CpuScratch& scratch) {
     const std::size_t k = g.patch_size(), rows = batch * g.out_pixels();
-    if (g.is_pointwise()) {  // a 1x1 convolution is a plain matrix product
-        gemm(false, false, rows, g.filters, k, 1.0f, x, k, kernel, g.filters, 0.0f, y, g.filters);
-        bias_activation(y, bias, rows, g.filters, relu ? ActivationKind::relu : ActivationKind::linear);
-        return;
-    }
+    if (pointwise_applies(g)) return forward_pointwise(g, x, batch, kernel, bias, relu, y, scratch);
     const std::size_t block = rows_per_block(g, rows);
     float* base = scratch.per_thread(block * k);
     const std::size_t stride = CpuScratch::per_thread_stride(block * k);
