@@ -1,7 +1,7 @@
 // examples/dataset_builder.cpp
 // The chapter's Datasets Builder: the Kaggle train/ folder into training_data/,
 // validation_data/ and test_data/ (1500/500/500 files per class by default), reproducibly
-// for a seed, plus manifest.csv. All the logic is in typenet/data/dataset_builder.hpp.
+// for a seed, plus manifest.csv. All the logic is in chapter5/dataset_builder.hpp beside it.
 //
 //   dataset_builder --source train/ --out data --seed 42
 //   dataset_builder --source train/ --out data --augmentation-grid augmentation.png
