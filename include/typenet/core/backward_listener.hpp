@@ -5,6 +5,8 @@
 // the length of its backward call (ListenBackward); none (null) otherwise.
 #pragma once
 
+#include "typenet/core/scoped_hook.hpp"
+
 namespace typenet {
 
 class BackwardListener {
@@ -14,23 +16,9 @@ public:
     virtual void layer_done(const void* layer) = 0;
 };
 
-inline BackwardListener*& backward_listener() {
-    thread_local BackwardListener* listener = nullptr;
-    return listener;
-}
+inline BackwardListener*& backward_listener() { return current_hook<BackwardListener>(); }
 
 // Sets the thread's listener for a scope.
-class ListenBackward {
-public:
-    explicit ListenBackward(BackwardListener* listener) : previous_(backward_listener()) {
-        backward_listener() = listener;
-    }
-    ~ListenBackward() { backward_listener() = previous_; }
-    ListenBackward(const ListenBackward&) = delete;
-    ListenBackward& operator=(const ListenBackward&) = delete;
-
-private:
-    BackwardListener* previous_;
-};
+using ListenBackward = ScopedHook<BackwardListener>;
 
 }  // namespace typenet

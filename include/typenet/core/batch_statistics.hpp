@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <span>
 
+#include "typenet/core/scoped_hook.hpp"
+
 namespace typenet {
 
 class BatchStatisticsSum {
@@ -20,23 +22,9 @@ public:
     virtual void sum(std::span<double> values) = 0;
 };
 
-inline BatchStatisticsSum*& batch_statistics_sum() {
-    thread_local BatchStatisticsSum* sum = nullptr;
-    return sum;
-}
+inline BatchStatisticsSum*& batch_statistics_sum() { return current_hook<BatchStatisticsSum>(); }
 
 // Sets the thread's BatchStatisticsSum for a scope.
-class SumBatchStatistics {
-public:
-    explicit SumBatchStatistics(BatchStatisticsSum* sum) : previous_(batch_statistics_sum()) {
-        batch_statistics_sum() = sum;
-    }
-    ~SumBatchStatistics() { batch_statistics_sum() = previous_; }
-    SumBatchStatistics(const SumBatchStatistics&) = delete;
-    SumBatchStatistics& operator=(const SumBatchStatistics&) = delete;
-
-private:
-    BatchStatisticsSum* previous_;
-};
+using SumBatchStatistics = ScopedHook<BatchStatisticsSum>;
 
 }  // namespace typenet

@@ -92,4 +92,16 @@ struct Unbound : LayerBase<In, In, Name, "Unbound", 0>, NoParameters<Device> {
 
 }  // namespace detail
 
+// A block of branches (model/block.hpp): it holds layers, but they are the model's own,
+// as in a Keras functional model: walks list them without the block, paths skip its name.
+template <class L>
+constexpr bool block_flag() {
+    if constexpr (requires { L::is_block; })
+        return L::is_block;
+    else
+        return false;
+}
+template <class L>
+inline constexpr bool is_block_v = block_flag<L>();
+
 }  // namespace typenet

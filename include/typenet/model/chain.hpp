@@ -47,18 +47,6 @@ struct ModelKind {
     static constexpr bool shows_input_layer = true;  // functional models list input_1 (InputLayer)
 };
 
-// A block of branches (model/block.hpp): it holds layers, but they are the model's own,
-// as in a Keras functional model: walks list them without the block, paths skip its name.
-template <class L>
-constexpr bool block_flag() {
-    if constexpr (requires { L::is_block; })
-        return L::is_block;
-    else
-        return false;
-}
-template <class L>
-inline constexpr bool is_block_v = block_flag<L>();
-
 // Per-layer forward times, for benchmarks (benchmarks/cpu_workloads --profile): while set,
 // every layer that is neither a model nor a block reports its name, Keras type, whether a
 // BatchNormalization was folded into it (its time then includes the BN and any ReLU), and

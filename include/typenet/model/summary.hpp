@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "typenet/core/type_list.hpp"
+#include "typenet/layers/layer.hpp"
 
 namespace typenet {
 
@@ -42,6 +43,16 @@ inline std::string thousands(std::size_t value) {
 }
 
 namespace detail {
+
+// The three counts under a summary's table, then its closing line.
+template <class ModelType>
+void summary_totals(std::ostream& out, const ModelType& model, const std::string& thin) {
+    const std::size_t trainable = model.trainable_param_count();
+    out << "Total params: " << thousands(ModelType::param_count) << '\n'
+        << "Trainable params: " << thousands(trainable) << '\n'
+        << "Non-trainable params: " << thousands(ModelType::param_count - trainable) << '\n'
+        << thin << '\n';
+}
 
 // Keras's print_row: each field is cut at its column stop, and a field that ran into
 // the stop loses its last character to the separating space.
@@ -61,16 +72,9 @@ inline std::string summary_row(const std::array<std::string, 3>& fields, const s
     return summary_row<3>(fields, stops);
 }
 
-template <class L>
-constexpr bool summary_is_block() {
-    if constexpr (requires { L::is_block; })
-        return L::is_block;
-    else
-        return false;
-}
 template <class... L>
 constexpr bool any_block(const TypeList<L...>*) {
-    return (summary_is_block<L>() || ...);
+    return (is_block_v<L> || ...);
 }
 
 // One row of the functional layout: "name (Class)", shape, parameters, inbound layers.
@@ -90,7 +94,7 @@ std::string connect_chain(const ChainType& chain, std::string input, std::vector
             [&] {
                 const auto& layer = chain.template layer<I>();
                 using L = std::remove_cvref_t<decltype(layer)>;
-                if constexpr (summary_is_block<L>()) {
+                if constexpr (is_block_v<L>) {
                     input = connect_block(layer, input, rows);
                 } else {
                     rows.push_back({std::string(L::name.view()) + " (" + std::string(L::keras_type.view()) + ")",
@@ -165,11 +169,7 @@ std::string functional_summary_string(const ModelType& model, std::size_t line_l
             out << summary_row<4>({"", "", "", row.inbound[k] + "[0][0]"}, stops) << '\n';
         out << (i + 1 == rows.size() ? thick : thin) << '\n';
     }
-    const std::size_t trainable = model.trainable_param_count();
-    out << "Total params: " << thousands(ModelType::param_count) << '\n'
-        << "Trainable params: " << thousands(trainable) << '\n'
-        << "Non-trainable params: " << thousands(ModelType::param_count - trainable) << '\n'
-        << thin << '\n';
+    detail::summary_totals(out, model, thin);
     return out.str();
 }
 
@@ -201,11 +201,7 @@ std::string summary_string(const ModelType& model, std::size_t line_length = 0) 
     std::ostringstream out;
     out << thin << '\n' << detail::summary_row({"Layer (type)", "Output Shape", "Param #"}, stops) << '\n' << thick << '\n';
     for (std::size_t i = 0; i < rows.size(); ++i) out << rows[i] << '\n' << (i + 1 == rows.size() ? thick : thin) << '\n';
-    const std::size_t trainable = model.trainable_param_count();
-    out << "Total params: " << thousands(ModelType::param_count) << '\n'
-        << "Trainable params: " << thousands(trainable) << '\n'
-        << "Non-trainable params: " << thousands(ModelType::param_count - trainable) << '\n'
-        << thin << '\n';
+    detail::summary_totals(out, model, thin);
     return out.str();
 }
 
