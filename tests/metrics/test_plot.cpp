@@ -67,6 +67,29 @@ int count_in_box(const cv::Mat& image, const cv::Rect2d& box, const cv::Scalar& 
     return found;
 }
 
+// Where a colour shows and how many of its pixels the box holds (a filled rectangle: its area).
+struct ColourRegion {
+    cv::Rect box;
+    int count = 0;
+};
+
+// The largest connected patch of pixels within `tolerance` of `colour` (other patches of
+// the same colour, a colour bar's end for one, do not widen it).
+cv::Rect largest_patch_of(const cv::Mat& image, const cv::Scalar& colour, int tolerance) {
+    cv::Mat mask(image.rows, image.cols, CV_8U);
+    for (int y = 0; y < image.rows; ++y)
+        for (int x = 0; x < image.cols; ++x)
+            mask.at<std::uint8_t>(y, x) = colour_distance(image.at<cv::Vec3b>(y, x), colour) <= tolerance ? 255 : 0;
+    cv::Mat labels, stats, centroids;
+    const int n = cv::connectedComponentsWithStats(mask, labels, stats, centroids, 8);
+    int best = 0;
+    for (int k = 1; k < n; ++k)
+        if (best == 0 || stats.at<int>(k, cv::CC_STAT_AREA) > stats.at<int>(best, cv::CC_STAT_AREA)) best = k;
+    if (best == 0) return {};
+    return {stats.at<int>(best, cv::CC_STAT_LEFT), stats.at<int>(best, cv::CC_STAT_TOP),
+            stats.at<int>(best, cv::CC_STAT_WIDTH), stats.at<int>(best, cv::CC_STAT_HEIGHT)};
+}
+
 int non_white_in_box(const cv::Mat& image, const cv::Rect2d& box) {
     return static_cast<int>(cv::Rect(box).area()) - count_in_box(image, box, tn::plotting::white, 10);
 }
@@ -273,16 +296,25 @@ BOOST_AUTO_TEST_CASE(confusion_matrix_heat_map) {
     const auto figure = tn::plot_confusion_matrix(matrix, path, "Confusion Matrix");
     const cv::Mat image = read_back(path, figure);
     const auto& cells = figure.axes.at(0);
+    // The cells from the pixels alone: the largest count (row 1, column 1) is the only cell
+    // in Blues' darkest colour, so its box is one cell; the others sit beside it.
+    const cv::Rect cell_box = largest_patch_of(image, matplotlib::blues_high, 3);
+    BOOST_TEST_REQUIRE(cell_box.area() > 1000);
+    BOOST_TEST(std::abs(cell_box.width - cell_box.height) <= 2);  // square cells
+    BOOST_TEST(std::abs(cell_box.x - (cells.area.x + cells.area.width / 2)) <= 2);  // the library agrees
     // Corners of cells (away from the written count): shade by count.
-    const auto corner_of = [&](int row, int column) { return cells.to_pixel(column + 0.1, row + 0.1); };
+    const auto corner_of = [&](int row, int column) {
+        return cv::Point2d(cell_box.x + (column - 1 + 0.1) * cell_box.width,
+                           cell_box.y + (row - 1 + 0.1) * cell_box.height);
+    };
     BOOST_TEST(colour_distance(pixel_at(image, corner_of(1, 1)), matplotlib::blues_high) <= 3);  // the largest count
     BOOST_TEST(colour_distance(pixel_at(image, corner_of(1, 0)), matplotlib::blues_low) <= 3);   // zero
     BOOST_TEST(colour_distance(pixel_at(image, corner_of(0, 1)), matplotlib::blues(115.0 / 402)) <= 3);
     BOOST_TEST(colour_distance(pixel_at(image, corner_of(0, 0)), matplotlib::blues(385.0 / 402)) <= 3);
     // The counts are written: white digits on the dark cell, dark digits on the light one.
-    const double cell = cells.area.width / 2;
+    const double cell = cell_box.width;
     const auto centre_box = [&](int row, int column) {
-        const cv::Point2d c = cells.to_pixel(column + 0.5, row + 0.5);
+        const cv::Point2d c(cell_box.x + (column - 0.5) * cell_box.width, cell_box.y + (row - 0.5) * cell_box.height);
         return cv::Rect2d(c.x - cell / 4, c.y - cell / 6, cell / 2, cell / 3);
     };
     BOOST_TEST(count_in_box(image, centre_box(1, 1), tn::plotting::white, 30) > 50);
@@ -360,9 +392,26 @@ BOOST_AUTO_TEST_CASE(image_grid_shows_each_image_and_label) {
     const cv::Mat image = read_back(path, figure);
     BOOST_TEST_REQUIRE(figure.axes.size() == 4u);
     const cv::Scalar expected[] = {{0, 0, 255}, {0, 255, 0}, {255, 0, 0}, {100, 100, 100}};
+    // Each image found in the pixels: a filled rectangle of its colour, enlarged with its
+    // aspect kept (20x30 -> 2:3, the grey 16x16 square), in reading order on two columns.
+    // (The largest patch: anti-aliased caption pixels can share the grey.)
+    ColourRegion shown[4];
+    for (std::size_t i = 0; i < 4; ++i) {
+        shown[i].box = largest_patch_of(image, expected[i], 2);
+        shown[i].count = count_in_box(image, shown[i].box, expected[i], 2);
+        BOOST_TEST_REQUIRE(shown[i].count > 0);
+        BOOST_TEST(shown[i].count == shown[i].box.area());
+        const double aspect = double(shown[i].box.width) / shown[i].box.height;
+        BOOST_TEST(std::abs(aspect - (i < 3 ? 1.5 : 1.0)) < 0.05);
+    }
+    BOOST_TEST(shown[1].box.x > shown[0].box.x + shown[0].box.width);   // green right of red
+    BOOST_TEST(std::abs(shown[1].box.y - shown[0].box.y) <= 2);          // on the same row
+    BOOST_TEST(shown[2].box.y > shown[0].box.y + shown[0].box.height);  // blue starts the second row
+    BOOST_TEST(std::abs(shown[2].box.x - shown[0].box.x) <= 2);          // under red
+    BOOST_TEST(shown[3].box.x > shown[2].box.x + shown[2].box.width);   // grey right of blue
     for (std::size_t i = 0; i < 4; ++i) {
         const auto& cell = figure.axes[i];
-        BOOST_TEST(colour_distance(pixel_at(image, cell.to_pixel(cell.x_max / 2, cell.y_min / 2)), expected[i]) <= 2);
+        BOOST_TEST(std::abs(cell.area.x - shown[i].box.x) <= 1.5);  // the library's idea agrees
         // The caption under the image (its row's tallest image, here the grey one, sets the line).
         BOOST_TEST(non_white_in_box(image, {cell.area.x, cell.area.y + cell.area.height + 4, cell.area.width, 44}) >
                    20);
