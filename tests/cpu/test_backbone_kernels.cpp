@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "isa_scope.hpp"
 #include "reference.hpp"
 #include "typenet/backend/cpu/kernels.hpp"
 
@@ -17,19 +18,8 @@ using cpu_test::relative_error;
 
 namespace {
 
-struct IsaScope {
-    ck::simd::Isa saved = ck::simd::active_isa();
-    explicit IsaScope(ck::simd::Isa isa) { ck::simd::active_isa() = isa; }
-    ~IsaScope() { ck::simd::active_isa() = saved; }
-};
-
-std::vector<ck::simd::Isa> isas_here() {
-    std::vector<ck::simd::Isa> isas{ck::simd::Isa::baseline};
-    const ck::simd::Isa best = ck::simd::detect_isa();
-    if (best == ck::simd::Isa::avx2 || best == ck::simd::Isa::avx512) isas.push_back(ck::simd::Isa::avx2);
-    if (best == ck::simd::Isa::avx512) isas.push_back(ck::simd::Isa::avx512);
-    return isas;
-}
+using cpu_test::IsaScope;
+using cpu_test::isas_here;
 
 // Depthwise (multiplier 1) from the definition: y[n, i, j, c] = bias[c] + sum over taps
 // of x[n, i*s + a - top, j*s + b - left, c] * k[a, b, c], taps in the padding skipped.

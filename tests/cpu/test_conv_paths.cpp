@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "isa_scope.hpp"
 #include "reference.hpp"
 #include "typenet/backend/cpu/kernels.hpp"
 
@@ -62,20 +63,8 @@ void check_backward(ck::ConvMethod method, const Case& s, double tolerance) {
     BOOST_TEST(relative_error(db, expected.dbias) < 1e-5);
 }
 
-// Sets the instruction set for a scope, restoring the detected one after.
-struct IsaScope {
-    ck::simd::Isa saved = ck::simd::active_isa();
-    explicit IsaScope(ck::simd::Isa isa) { ck::simd::active_isa() = isa; }
-    ~IsaScope() { ck::simd::active_isa() = saved; }
-};
-
-std::vector<ck::simd::Isa> isas_here() {
-    std::vector<ck::simd::Isa> isas{ck::simd::Isa::baseline};
-    const ck::simd::Isa best = ck::simd::detect_isa();
-    if (best == ck::simd::Isa::avx2 || best == ck::simd::Isa::avx512) isas.push_back(ck::simd::Isa::avx2);
-    if (best == ck::simd::Isa::avx512) isas.push_back(ck::simd::Isa::avx512);
-    return isas;
-}
+using cpu_test::IsaScope;
+using cpu_test::isas_here;
 
 // Both Winograd sizes: F(2x2, 3x3) (`winograd`) and F(4x4, 3x3) (`winograd_fast`).
 const ck::ConvMethod winograd_methods[] = {ck::ConvMethod::winograd, ck::ConvMethod::winograd_fast};
