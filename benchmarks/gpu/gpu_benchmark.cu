@@ -1,9 +1,12 @@
 // benchmarks/gpu/gpu_benchmark.cu
-// The three workloads of the CPU-speed benchmark, on the GPU:
+// The workloads of the CPU-speed benchmark (benchmarks/compare), on the GPU:
 //
 //   vgg16-forward     VGG-16 base (tn::zoo::VGG16Base<150, 150>), batch 32, inference
 //   basic-cnn-train   model A (chapter5::BasicCNN<150, 150, 3>), batch 30, RMSprop, a full training step
 //   finetune-train    model F (chapter5::VGGTransfer<150, 150>, trainable from block4_conv1), batch 30, RMSprop
+//   resnet50-forward    ResNet-50 base (tn::zoo::ResNet50Base<224, 224>), batch 32, inference
+//   mobilenetv2-forward MobileNetV2 base (tn::zoo::MobileNetV2Base<224, 224>), batch 32, inference
+//                       (these two in backbone_workloads.cu, with -DTYPENET_CUDA_BACKBONES=ON)
 //
 // Training steps go through the trainer (train_on_batch: the batch uploaded from host
 // memory, the loss read back), as fit runs them. Inference runs on a batch already on
@@ -25,40 +28,18 @@
 #include <typenet/cuda.cuh>
 
 #include "chapter5/models.hpp"  // examples/: the book's models
+#include "workloads.hpp"
 
 namespace tn = typenet;
+using namespace gpu_benchmark;
 
 namespace {
-
-struct Options {
-    int iterations = 20;
-    int warmup = 3;
-    std::string workload;   // empty: all
-    std::string precision;  // empty: both
-};
-
-std::vector<float> random_vector(std::size_t n, std::uint64_t seed, float low, float high) {
-    tn::Random rng(seed);
-    std::vector<float> v(n);
-    for (float& x : v) x = rng.uniform(low, high);
-    return v;
-}
 
 std::vector<float> binary_labels(std::size_t n, std::uint64_t seed) {
     tn::Random rng(seed);
     std::vector<float> y(n);
     for (float& v : y) v = rng.uniform() < 0.5f ? 0.0f : 1.0f;
     return y;
-}
-
-// Runs `step` warmup + iterations times; returns seconds per step (device work included).
-double time_steps(const Options& options, const std::function<void()>& step) {
-    for (int i = 0; i < options.warmup; ++i) step();
-    tn::cuda_context().synchronize();
-    const auto start = std::chrono::steady_clock::now();
-    for (int i = 0; i < options.iterations; ++i) step();
-    tn::cuda_context().synchronize();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / options.iterations;
 }
 
 void report(std::string_view workload, std::string_view precision, std::size_t batch, double seconds) {
@@ -68,16 +49,7 @@ void report(std::string_view workload, std::string_view precision, std::size_t b
     std::fflush(stdout);
 }
 
-double vgg16_forward(const Options& options) {
-    using VGG = tn::on<tn::cuda, tn::zoo::VGG16Base<150, 150>>;
-    constexpr std::size_t batch = 32;
-    auto model = std::make_unique<VGG>();
-    const auto x = random_vector(batch * VGG::input_shape::size, 1, 0.0f, 1.0f);
-    tn::Buffer<tn::cuda> input, output(batch * VGG::output_shape::size);
-    input.upload(x.data(), x.size());
-    model->reserve(batch);
-    return time_steps(options, [&] { model->forward(input.data(), output.data(), batch, tn::Mode::infer); });
-}
+double vgg16_forward(const Options& options) { return forward_steps<tn::zoo::VGG16Base<150, 150>>(options); }
 
 template <class Model>
 double train_steps(const Options& options, Model& model, float learning_rate) {
@@ -113,7 +85,7 @@ int main(int argc, char** argv) {
         else {
             std::fprintf(stderr,
                          "usage: gpu_benchmark [--iterations N] [--warmup N] [--workload vgg16-forward|basic-cnn-train|"
-                         "finetune-train] [--precision fp32|tf32]\n");
+                         "finetune-train|resnet50-forward|mobilenetv2-forward] [--precision fp32|tf32]\n");
             return 2;
         }
     }
@@ -129,7 +101,12 @@ int main(int argc, char** argv) {
     };
     const Workload workloads[] = {{"vgg16-forward", 32, vgg16_forward},
                                   {"basic-cnn-train", 30, basic_cnn_train},
-                                  {"finetune-train", 30, finetune_train}};
+                                  {"finetune-train", 30, finetune_train},
+#if defined(TYPENET_GPU_BENCHMARK_BACKBONES)
+                                  {"resnet50-forward", 32, resnet50_forward},
+                                  {"mobilenetv2-forward", 32, mobilenetv2_forward},
+#endif
+    };
     int ran = 0;
     for (const Workload& w : workloads) {
         if (!options.workload.empty() && options.workload != w.name) continue;

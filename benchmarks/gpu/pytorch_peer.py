@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""PyTorch peer of benchmarks/gpu/gpu_benchmark.cu: the same three workloads, on the same GPU.
+"""PyTorch peer of benchmarks/gpu/gpu_benchmark.cu: the same workloads, on the same GPU.
 
   vgg16-forward     VGG-16 convolutional base, 150x150x3, batch 32, inference (torch.no_grad, eval)
   basic-cnn-train   model A (Conv 16/64/128 + pools, Dense 512, Dense 1 sigmoid), batch 30,
                     BCE loss, RMSprop(lr=1e-4, alpha=0.9, eps=1e-7): one full training step
   finetune-train    model F: VGG-16 base with blocks 1-3 frozen + the chapter's head (Dense 512,
                     Dropout 0.3, Dense 512, Dropout 0.3, Dense 1 sigmoid), batch 30, RMSprop(lr=1e-5)
+  resnet50-forward     torchvision's ResNet-50 without its pooling and classifier, 224x224x3, batch 32
+  mobilenetv2-forward  torchvision's MobileNetV2 `features` (the base up to the 1280-channel ReLU6),
+                       224x224x3, batch 32 (both: inference, eval mode, BatchNorm unfolded as PyTorch runs it)
 
 Training steps copy the batch from pinned host memory and read the loss back (loss.item()),
 as typenet's trainer does; inference runs on a batch already on the GPU. Each workload is
@@ -86,6 +89,27 @@ def vgg16_forward(device, warmup, iterations):
     return batch, time_steps(step, warmup, iterations)
 
 
+def backbone_forward(build, device, warmup, iterations):
+    batch = 32
+    model = build().to(device).eval()
+    x = torch.rand(batch, 3, 224, 224, device=device)
+
+    def step():
+        with torch.no_grad():
+            model(x)
+    return batch, time_steps(step, warmup, iterations)
+
+
+def resnet50_base():
+    import torchvision
+    return nn.Sequential(*list(torchvision.models.resnet50(weights=None).children())[:-2])
+
+
+def mobilenetv2_base():
+    import torchvision
+    return torchvision.models.mobilenet_v2(weights=None).features
+
+
 def train_workload(model, learning_rate, device, warmup, iterations):
     batch = 30
     model = model.to(device).train()
@@ -110,6 +134,8 @@ WORKLOADS = {
     "vgg16-forward": vgg16_forward,
     "basic-cnn-train": lambda d, w, i: train_workload(basic_cnn(), 1e-4, d, w, i),
     "finetune-train": lambda d, w, i: train_workload(vgg_transfer(), 1e-5, d, w, i),
+    "resnet50-forward": lambda d, w, i: backbone_forward(resnet50_base, d, w, i),
+    "mobilenetv2-forward": lambda d, w, i: backbone_forward(mobilenetv2_base, d, w, i),
 }
 
 
