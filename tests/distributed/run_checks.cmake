@@ -4,7 +4,7 @@
 #              identical files
 #   free_run_parity  100 free steps with fixed-order gradient sums (--reduction-chunk 16): 1 rank
 #              and 2 ranks (and 4) end within 1e-4 relative (in fact bit for bit), and two
-#              2-rank runs write identical files
+#              2-rank runs write identical files; 3 ranks are refused (not a power of two)
 #   batchnorm  the same stepwise check for a CNN with BatchNormalization (statistics summed
 #              over the ranks)
 #   kill       rank 1 is SIGKILLed mid-training: mpirun must end (non-zero), not hang
@@ -86,6 +86,11 @@ elseif(CHECK STREQUAL "free_run_parity")
   message("1 rank against 4 ranks:\n${text}")
   if(NOT code STREQUAL "0")
     message(FATAL_ERROR "after 100 free steps with fixed-order sums, 4 ranks are not the 1-rank model within 1e-4")
+  endif()
+  # 3 ranks cannot split the halving tree: every rank refuses before training, no hang.
+  launch(3 ${WORK}/three.safetensors code text --threads 1 --reduction-chunk 16)
+  if(code STREQUAL "0" OR code MATCHES "timeout" OR NOT text MATCHES "power-of-two number of ranks, not 3")
+    message(FATAL_ERROR "3 ranks with --reduction-chunk were not refused with a clear error (exit '${code}')")
   endif()
   message("free_run_parity: after 100 free steps 2 ranks are the 1-rank model within 1e-4, and two 2-rank runs are identical")
 elseif(CHECK STREQUAL "batchnorm")
