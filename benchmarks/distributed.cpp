@@ -3,13 +3,16 @@
 // RMSprop) and model F (chapter5::VGGTransfer<150, 150> trainable from block4_conv1,
 // 17.4 M trainable parameters), global batch 30, through Trainer::fit on random images:
 //
-//   distributed [--steps-a N] [--steps-f N] [a] [f]            one process (all threads)
+//   distributed [--steps-a N] [--steps-f N] [--reduction-chunk C] [a] [f]
+//                                                              one process (all threads)
 //   mpirun -np 2 --oversubscribe distributed [...]             2 ranks, cores/2 threads each
 //   benchmarks/distributed.sh                                  both, one after the other
 //
 // Per model: images/s of the training steps (a warm-up fit first), seconds per step, the
 // time per step spent waiting for the gradient sums after backward (what overlapping did
 // not hide), and a bare MPI_Allreduce of the model's trainable gradients (its full cost).
+// --reduction-chunk C: the same steps with fixed-order gradient sums (FitOptions::
+// reduction_chunk); the wait is then the pairwise exchange after the last chunk.
 #include <mpi.h>
 
 #include <chrono>
@@ -53,6 +56,15 @@ public:
         wait_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         ++steps;
     }
+    bool has_ordered_sum() const override { return inner_.has_ordered_sum(); }
+    void ordered_sum(std::span<const tn::GradientTensor> t, bool empty) override {
+        floats_ = 0;
+        for (const auto& tensor : t) floats_ += tensor.count;
+        const auto start = std::chrono::steady_clock::now();
+        inner_.ordered_sum(t, empty);
+        wait_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        ++steps;
+    }
     [[nodiscard]] std::size_t floats() const { return floats_; }
 
     double wait_seconds = 0.0;
@@ -64,8 +76,8 @@ private:
 };
 
 template <class Net, class Prepare>
-void run(const char* name, std::size_t steps, float learning_rate, tn::distributed::Session& session,
-         Prepare&& prepare) {
+void run(const char* name, std::size_t steps, float learning_rate, std::size_t chunk,
+         tn::distributed::Session& session, Prepare&& prepare) {
     constexpr std::size_t batch = 30;
     auto model = std::make_unique<Net>();
     prepare(*model);
@@ -82,11 +94,12 @@ void run(const char* name, std::size_t steps, float learning_rate, tn::distribut
     // Warm-up: one step (allocations, first touches), then the measured steps.
     tn::ArraySource warm(std::vector<float>(x.begin(), x.begin() + batch * Net::input_shape::size),
                          std::vector<float>(y.begin(), y.begin() + batch), Net::input_shape::size, 1);
-    trainer.fit(warm, {.epochs = 1, .batch_size = batch, .verbose = 0});
+    trainer.fit(warm, {.epochs = 1, .batch_size = batch, .verbose = 0, .reduction_chunk = chunk});
     if (timed) timed->wait_seconds = 0.0, timed->steps = 0;
     tn::ArraySource data(std::vector<float>(x.begin() + batch * Net::input_shape::size, x.end()),
                          std::vector<float>(y.begin() + batch, y.end()), Net::input_shape::size, 1);
-    const tn::History history = trainer.fit(data, {.epochs = 1, .batch_size = batch, .verbose = 0});
+    const tn::History history =
+        trainer.fit(data, {.epochs = 1, .batch_size = batch, .verbose = 0, .reduction_chunk = chunk});
     const double step_seconds = history.train_seconds[0] / static_cast<double>(steps);
 
     // The full cost of one gradient sum: a bare, blocking allreduce of the same floats.
@@ -104,9 +117,10 @@ void run(const char* name, std::size_t steps, float learning_rate, tn::distribut
         tn::set_data_parallel(session.group());
     }
     if (session.leader()) {
-        std::printf("%s: %zu process(es) x %d thread(s): %.2f img/s, %.3f s/step (mean of %zu steps)",
-                    name, session.size(), tn::cpu_threads(), static_cast<double>(batch) / step_seconds, step_seconds,
-                    steps);
+        std::printf("%s: %zu process(es) x %d thread(s)%s: %.2f img/s, %.3f s/step (mean of %zu steps)", name,
+                    session.size(), tn::cpu_threads(),
+                    chunk != 0 ? (", reduction_chunk " + std::to_string(chunk)).c_str() : "",
+                    static_cast<double>(batch) / step_seconds, step_seconds, steps);
         if (timed)
             std::printf("; gradient sums: %.1f ms/step waited after backward, a bare MPI_Allreduce of %.1f MB "
                         "takes %.1f ms",
@@ -120,25 +134,27 @@ void run(const char* name, std::size_t steps, float learning_rate, tn::distribut
 
 int main(int argc, char** argv) {
     tn::distributed::Session session;
-    std::size_t steps_a = 6, steps_f = 2;
+    std::size_t steps_a = 6, steps_f = 2, chunk = 0;
     bool a = false, f = false;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--steps-a" && i + 1 < argc) steps_a = std::strtoul(argv[++i], nullptr, 10);
         else if (arg == "--steps-f" && i + 1 < argc) steps_f = std::strtoul(argv[++i], nullptr, 10);
         else if (arg == "--threads" && i + 1 < argc) tn::set_cpu_threads(std::atoi(argv[++i]));
+        else if (arg == "--reduction-chunk" && i + 1 < argc) chunk = std::strtoul(argv[++i], nullptr, 10);
         else if (arg == "a") a = true;
         else if (arg == "f") f = true;
         else {
-            std::fprintf(stderr, "usage: distributed [--steps-a N] [--steps-f N] [--threads N] [a] [f]\n");
+            std::fprintf(stderr,
+                         "usage: distributed [--steps-a N] [--steps-f N] [--threads N] [--reduction-chunk C] [a] [f]\n");
             return 2;
         }
     }
     if (!a && !f) a = f = true;
     if (a)
-        run<chapter5::BasicCNN<150, 150, 3>>("model A (basic CNN)", steps_a, 1e-3f, session, [](auto&) {});
+        run<chapter5::BasicCNN<150, 150, 3>>("model A (basic CNN)", steps_a, 1e-3f, chunk, session, [](auto&) {});
     if (f)
-        run<chapter5::VGGTransfer<150, 150>>("model F (VGG16 fine-tuning)", steps_f, 1e-5f, session,
+        run<chapter5::VGGTransfer<150, 150>>("model F (VGG16 fine-tuning)", steps_f, 1e-5f, chunk, session,
                                             [](auto& model) { model.set_trainable_from("block4_conv1"); });
     return 0;
 }

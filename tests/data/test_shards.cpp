@@ -25,9 +25,10 @@ struct Samples {
 };
 
 // Global batch by global batch: the slices of ranks 0..ranks-1 read one after another.
-Samples read_sharded(std::vector<tn::BatchSource*> ranks, std::size_t global_batch, std::uint64_t epoch) {
+Samples read_sharded(std::vector<tn::BatchSource*> ranks, std::size_t global_batch, std::uint64_t epoch,
+                     std::size_t chunk = 0) {
     for (std::size_t r = 0; r < ranks.size(); ++r) {
-        BOOST_REQUIRE(ranks[r]->set_shard({r, ranks.size(), global_batch}));
+        BOOST_REQUIRE(ranks[r]->set_shard({r, ranks.size(), global_batch, chunk}));
         ranks[r]->start_epoch(epoch);
     }
     const std::size_t size = ranks[0]->size(), sx = ranks[0]->sample_size(), sy = ranks[0]->label_size();
@@ -36,7 +37,7 @@ Samples read_sharded(std::vector<tn::BatchSource*> ranks, std::size_t global_bat
     for (std::size_t start = 0; start < size; start += global_batch) {
         const std::size_t g = std::min(global_batch, size - start);
         for (std::size_t r = 0; r < ranks.size(); ++r) {
-            const tn::Shard shard{r, ranks.size(), global_batch};
+            const tn::Shard shard{r, ranks.size(), global_batch, chunk};
             const std::size_t want = shard.last(g) - shard.first(g);
             BOOST_REQUIRE_EQUAL(ranks[r]->next_batch(x.data(), y.data(), want), want);
             all.x.insert(all.x.end(), x.begin(), x.begin() + want * sx);
@@ -93,6 +94,54 @@ BOOST_AUTO_TEST_CASE(array_source_shards_are_the_one_process_epoch) {
     // Unsharded again: the whole epoch.
     r0.set_shard({});
     BOOST_CHECK(read_all(r0, 1).x == read_all(one, 1).x);
+}
+
+// Fixed-order gradient sums (Shard::chunk): rank r's slice must be the r-th node at depth
+// log2(ranks) of the tree that halves chunk ranges [lo, hi) at lo + (hi - lo) / 2, in
+// whole chunks, so that each rank's gradient is a subtree of one process's sum.
+namespace {
+void halving_nodes(std::size_t lo, std::size_t hi, std::size_t depth, std::vector<std::size_t>& bounds) {
+    if (depth == 0) {
+        bounds.push_back(hi);
+        return;
+    }
+    halving_nodes(lo, lo + (hi - lo) / 2, depth - 1, bounds);
+    halving_nodes(lo + (hi - lo) / 2, hi, depth - 1, bounds);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(chunked_slices_are_the_nodes_of_the_halving_tree) {
+    for (std::size_t chunk : {1u, 4u, 16u})
+        for (std::size_t depth : {0u, 1u, 2u, 3u})
+            for (std::size_t g = 1; g <= 70; ++g) {
+                const std::size_t ranks = std::size_t{1} << depth, chunks = (g + chunk - 1) / chunk;
+                std::vector<std::size_t> ends;
+                halving_nodes(0, chunks, depth, ends);
+                std::size_t expected_first = 0;
+                for (std::size_t r = 0; r < ranks; ++r) {
+                    const tn::Shard shard{r, ranks, g, chunk};
+                    BOOST_TEST_CONTEXT("g " << g << ", chunk " << chunk << ", rank " << r << " of " << ranks) {
+                        BOOST_CHECK_EQUAL(shard.first(g), expected_first);
+                        BOOST_CHECK_EQUAL(shard.last(g), std::min(ends[r] * chunk, g));
+                        BOOST_CHECK_EQUAL(shard.first(g) % chunk, 0u);  // whole chunks
+                    }
+                    expected_first = std::min(ends[r] * chunk, g);
+                }
+                BOOST_CHECK_EQUAL(expected_first, g);  // the slices cover the batch
+            }
+    // 33 = 16 + 16 + 1 over 2 ranks: chunks [0, 1) and [1, 3), 16 and 17 samples; the last
+    // batch of 23 splits 16 / 7, not evenly.
+    BOOST_CHECK_EQUAL((tn::Shard{1, 2, 33, 16}.first(33)), 16u);
+    BOOST_CHECK_EQUAL((tn::Shard{1, 2, 33, 16}.first(23)), 16u);
+    // A source reads the chunked slices; together they are the one-process epoch.
+    xt::xarray<float> x = xt::xarray<float>::from_shape({41, 3});
+    xt::xarray<float> y = xt::xarray<float>::from_shape({41});
+    for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(i);
+    for (std::size_t i = 0; i < y.size(); ++i) y.data()[i] = static_cast<float>(i % 5);
+    tn::ArraySource one(x, y, true, 3), r0(x, y, true, 3), r1(x, y, true, 3), r2(x, y, true, 3), r3(x, y, true, 3);
+    const Samples whole = read_all(one, 2), split = read_sharded({&r0, &r1, &r2, &r3}, 12, 2, 5);
+    BOOST_CHECK(whole.x == split.x);
+    BOOST_CHECK(whole.y == split.y);
 }
 
 BOOST_AUTO_TEST_CASE(augmented_shards_draw_the_one_process_transforms) {

@@ -6,6 +6,9 @@
 // 23), shuffled, and rank 0 saves the weights.
 //
 //   mpi_train --out FILE                       train, rank 0 writes FILE (atomically)
+//   mpi_train --out FILE --reduction-chunk C   the same with fixed-order gradient sums
+//                                              (FitOptions::reduction_chunk): 1 and 2 ranks
+//                                              must end with the same weights after 100 free steps
 //   mpi_train --out FILE --kill-rank 1         rank 1 SIGKILLs itself at step 5
 //   mpi_train --out FILE --bad-input PATH      rank 1 reads PATH (an IDX file) at step 5
 //   mpi_train --compare A B                    max |a-b| / max |a| per tensor <= 1e-4
@@ -199,7 +202,7 @@ int main(int argc, char** argv) {
     bool step_by_step = false;
     std::string model_name = "cnn";
     int kill_rank = -1;
-    std::size_t steps = 100;
+    std::size_t steps = 100, reduction_chunk = 0;
     int threads = 0;
     float learning_rate = 0.002f, momentum = 0.0f;  // gentle: see docs/distributed.md, "How equal"
     for (int i = 1; i < argc; ++i) {
@@ -215,8 +218,10 @@ int main(int argc, char** argv) {
         else if (flag == "--initial" && i + 1 < argc) initial = argv[++i];
         else if (flag == "--threads" && i + 1 < argc) threads = std::atoi(argv[++i]);
         else if (flag == "--steps" && i + 1 < argc) steps = static_cast<std::size_t>(std::atoi(argv[++i]));
+        else if (flag == "--reduction-chunk" && i + 1 < argc) reduction_chunk = std::strtoul(argv[++i], nullptr, 10);
         else {
-            std::cerr << "usage: mpi_train --out FILE [--kill-rank 1] [--bad-input PATH] | --stepwise [--model bn] | --compare A B\n";
+            std::cerr << "usage: mpi_train --out FILE [--kill-rank 1] [--bad-input PATH] [--reduction-chunk C] | --stepwise "
+                         "[--model bn] | --compare A B\n";
             return 2;
         }
     }
@@ -236,7 +241,8 @@ int main(int argc, char** argv) {
         FashionNet model{42};
         if (!initial.empty() && session.leader()) tn::io::save_weights(model, initial);
         auto trainer = tn::compile(model, tn::SparseCategoricalCrossentropy{}, tn::SGD{.learning_rate = learning_rate, .momentum = momentum});
-        const tn::History history = trainer.fit(train, {.epochs = 1, .batch_size = global_batch, .verbose = 0});
+        const tn::History history = trainer.fit(
+            train, {.epochs = 1, .batch_size = global_batch, .verbose = 0, .reduction_chunk = reduction_chunk});
         if (trainer.iterations() != steps)
             throw std::logic_error("expected " + std::to_string(steps) + " steps, took " +
                                    std::to_string(trainer.iterations()));

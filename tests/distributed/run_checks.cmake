@@ -1,7 +1,10 @@
 # Runs mpi_train under mpirun for one check (cmake -DCHECK=... -P run_checks.cmake):
 #   parity     every one of 100 steps: 2 ranks from the one-process run's weights reach its
 #              next weights within 1e-4 relative (--stepwise); two 2-rank runs write
-#              identical files; the 1-rank vs 2-rank difference after 100 free steps is printed
+#              identical files
+#   free_run_parity  100 free steps with fixed-order gradient sums (--reduction-chunk 16): 1 rank
+#              and 2 ranks (and 4) end within 1e-4 relative (in fact bit for bit), and two
+#              2-rank runs write identical files; 3 ranks are refused (not a power of two)
 #   batchnorm  the same stepwise check for a CNN with BatchNormalization (statistics summed
 #              over the ranks)
 #   kill       rank 1 is SIGKILLed mid-training: mpirun must end (non-zero), not hang
@@ -34,10 +37,6 @@ if(CHECK STREQUAL "parity")
   if(NOT code STREQUAL "0")
     message(FATAL_ERROR "a 2-rank step did not give the one-process step's weights (beyond 1e-4 relative)")
   endif()
-  launch(1 ${WORK}/one.safetensors code text --threads 1)
-  if(NOT code STREQUAL "0")
-    message(FATAL_ERROR "the 1-rank run failed")
-  endif()
   foreach(run a b)
     launch(2 ${WORK}/two_${run}.safetensors code text --threads 1)
     if(NOT code STREQUAL "0")
@@ -49,10 +48,51 @@ if(CHECK STREQUAL "parity")
   if(NOT code STREQUAL "0")
     message(FATAL_ERROR "two 2-rank runs with the same seed wrote different files")
   endif()
-  # For the record only: after 100 free steps one ReLU that rounding switches the other way
-  # can leave small biases ~1e-3 apart (docs/distributed.md, "How equal is the same model").
-  execute_process(COMMAND ${PROGRAM} --compare ${WORK}/one.safetensors ${WORK}/two_a.safetensors)
+  # Free runs with the ordinary sums are not compared: one ReLU that rounding switches the
+  # other way can leave small biases ~1e-3 apart (docs/distributed.md); free_run_parity does that.
   message("parity: every 2-rank step is the one-process step within 1e-4, and two 2-rank runs are identical")
+elseif(CHECK STREQUAL "free_run_parity")
+  # The same thread count in every process: the kernels' own sums depend on it.
+  launch(1 ${WORK}/one.safetensors code text --threads 1 --reduction-chunk 16)
+  if(NOT code STREQUAL "0")
+    message(FATAL_ERROR "the 1-rank run with --reduction-chunk 16 failed")
+  endif()
+  foreach(run a b)
+    launch(2 ${WORK}/two_${run}.safetensors code text --threads 1 --reduction-chunk 16)
+    if(NOT code STREQUAL "0")
+      message(FATAL_ERROR "the 2-rank run ${run} with --reduction-chunk 16 failed")
+    endif()
+  endforeach()
+  execute_process(COMMAND ${PROGRAM} --compare ${WORK}/one.safetensors ${WORK}/two_a.safetensors
+                  RESULT_VARIABLE code OUTPUT_VARIABLE text ERROR_VARIABLE text)
+  message("1 rank against 2 ranks after 100 free steps:\n${text}")
+  if(NOT code STREQUAL "0")
+    message(FATAL_ERROR "after 100 free steps with fixed-order sums, 2 ranks are not the 1-rank model within 1e-4")
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${WORK}/one.safetensors ${WORK}/two_a.safetensors
+                  RESULT_VARIABLE code)
+  if(code STREQUAL "0")
+    message("free_run_parity: 1 rank and 2 ranks wrote identical files")
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${WORK}/two_a.safetensors ${WORK}/two_b.safetensors
+                  RESULT_VARIABLE code)
+  if(NOT code STREQUAL "0")
+    message(FATAL_ERROR "two 2-rank runs with fixed-order sums wrote different files")
+  endif()
+  # 4 ranks: two levels of pairwise sums, and rank 0's slice of the 3 chunks is empty.
+  launch(4 ${WORK}/four.safetensors code text --threads 1 --reduction-chunk 16)
+  execute_process(COMMAND ${PROGRAM} --compare ${WORK}/one.safetensors ${WORK}/four.safetensors
+                  RESULT_VARIABLE code OUTPUT_VARIABLE text ERROR_VARIABLE text)
+  message("1 rank against 4 ranks:\n${text}")
+  if(NOT code STREQUAL "0")
+    message(FATAL_ERROR "after 100 free steps with fixed-order sums, 4 ranks are not the 1-rank model within 1e-4")
+  endif()
+  # 3 ranks cannot split the halving tree: every rank refuses before training, no hang.
+  launch(3 ${WORK}/three.safetensors code text --threads 1 --reduction-chunk 16)
+  if(code STREQUAL "0" OR code MATCHES "timeout" OR NOT text MATCHES "power-of-two number of ranks, not 3")
+    message(FATAL_ERROR "3 ranks with --reduction-chunk were not refused with a clear error (exit '${code}')")
+  endif()
+  message("free_run_parity: after 100 free steps 2 ranks are the 1-rank model within 1e-4, and two 2-rank runs are identical")
 elseif(CHECK STREQUAL "batchnorm")
   execute_process(COMMAND ${MPIEXEC} ${NP_FLAG} 2 ${PREFLAGS} ${PROGRAM} --stepwise --model bn --threads 1
                   TIMEOUT 240 RESULT_VARIABLE code OUTPUT_VARIABLE text ERROR_VARIABLE text)

@@ -3,6 +3,7 @@
 // Keras's fine-tuning flags, the progress lines, and clear errors for bad data.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <regex>
@@ -321,6 +322,47 @@ BOOST_AUTO_TEST_CASE(bad_data_is_reported_clearly) {
 
     BOOST_CHECK_THROW(tn::compile(model, tn::BinaryCrossentropy{.from_logits = true}, tn::Adam{}), std::invalid_argument);
     BOOST_CHECK_THROW(tn::compile(model, tn::BinaryCrossentropy{}, tn::Adam{.learning_rate = -1.0f}), std::invalid_argument);
+}
+
+// FitOptions::reduction_chunk in one process (its split-invariance across ranks is
+// mpi_free_run_parity's): one chunk per batch is the ordinary step bit for bit; smaller
+// chunks change only the order of the gradient sums, so the weights stay within rounding,
+// which they would not if a chunk drew its own Dropout masks or scaled its loss by itself.
+BOOST_AUTO_TEST_CASE(reduction_chunk_changes_only_the_order_of_the_sums) {
+    using Net = tn::Sequential<tn::Input<4>, tn::Dense<16, tn::ReLU>, tn::Dropout<0.3f>, tn::Dense<1, tn::Sigmoid>>;
+    const auto data = make_blobs(200, 4, 9);  // batches of 16, the last one 8
+    auto run = [&](std::size_t chunk) {
+        Net model{21};
+        auto trainer = tn::compile(model, tn::BinaryCrossentropy{}, tn::SGD{.learning_rate = 0.05f});
+        trainer.fit(data.x, data.y, {.epochs = 3, .batch_size = 16, .seed = 4, .verbose = 0, .reduction_chunk = chunk});
+        return weights_of(model);
+    };
+    const auto plain = run(0);
+    BOOST_TEST(same_weights(plain, run(16)));  // one chunk: the ordinary step
+    BOOST_TEST(same_weights(plain, run(64)));
+    for (std::size_t chunk : {1u, 3u, 5u}) {
+        const auto chunked = run(chunk);
+        double worst = 0.0;
+        for (std::size_t t = 0; t < plain.size(); ++t) {
+            double largest = 0.0, diff = 0.0;
+            for (std::size_t i = 0; i < plain[t].size(); ++i) {
+                largest = std::max(largest, static_cast<double>(std::abs(plain[t][i])));
+                diff = std::max(diff, static_cast<double>(std::abs(plain[t][i] - chunked[t][i])));
+            }
+            worst = std::max(worst, diff / largest);
+        }
+        BOOST_TEST_MESSAGE("reduction_chunk " << chunk << ": worst relative difference " << worst);
+        BOOST_TEST(worst < 1e-5, "reduction_chunk " << chunk << ": " << worst);
+    }
+
+    using Normalised = tn::Sequential<tn::Input<4>, tn::Dense<8>, tn::BatchNormalization<>, tn::Dense<1, tn::Sigmoid>>;
+    Normalised normalised{3};
+    auto trainer = tn::compile(normalised, tn::BinaryCrossentropy{}, tn::SGD{});
+    const std::string message =
+        error_of([&] { trainer.fit(data.x, data.y, {.batch_size = 16, .verbose = 0, .reduction_chunk = 4}); });
+    BOOST_TEST(message.find("layer 'batch_normalization") != std::string::npos, message);
+    BOOST_TEST(message.find("reduction_chunk") != std::string::npos, message);
+    BOOST_TEST(trainer.iterations() == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -108,6 +108,56 @@ public:
         allreduce_seconds_ += MPI_Wtime() - begin;
     }
 
+    // Recursive doubling in rank order: at level `bit` rank r trades its block's sum with
+    // rank r ^ bit, and both compute (lower block) + (upper block), so every rank holds the
+    // same bits, those of the halving tree's top levels (Shard::chunk gives each rank its
+    // node). log2(size) exchanges of the whole gradient; an empty block adds nothing.
+    [[nodiscard]] bool has_ordered_sum() const override { return true; }
+    void ordered_sum(std::span<const GradientTensor> tensors, bool empty) override {
+        const std::size_t ranks = size(), me = rank();
+        if ((ranks & (ranks - 1)) != 0)
+            throw MpiError("fixed-order gradient sums need a power-of-two number of ranks, not " + std::to_string(ranks));
+        const double begin = MPI_Wtime();
+        std::size_t floats = 0;
+        for (const GradientTensor& t : tensors) floats += t.count;
+        mine_.resize(floats + 1);  // the last float: 1 when the block has samples
+        theirs_.resize(floats + 1);
+        std::size_t at = 0;
+        for (const GradientTensor& t : tensors) {
+            if (t.device_memory) copy_device(mine_.data() + at, t.data, t.count, true);
+            else std::memcpy(mine_.data() + at, t.data, t.count * sizeof(float));
+            at += t.count;
+        }
+        mine_[floats] = empty ? 0.0f : 1.0f;
+        for (std::size_t bit = 1; bit < ranks; bit <<= 1) {
+            const int partner = static_cast<int>(me ^ bit);
+            constexpr std::size_t piece = std::size_t{1} << 30;  // MPI counts are int
+            for (std::size_t from = 0; from < mine_.size(); from += piece) {
+                const int count = static_cast<int>(std::min(piece, mine_.size() - from));
+                check_mpi(MPI_Sendrecv(mine_.data() + from, count, MPI_FLOAT, partner, 7, theirs_.data() + from, count,
+                                       MPI_FLOAT, partner, 7, comm_.handle(), MPI_STATUS_IGNORE),
+                          "MPI_Sendrecv", "a fixed-order gradient sum");
+            }
+            const bool mine_empty = mine_[floats] == 0.0f, theirs_empty = theirs_[floats] == 0.0f;
+            if (theirs_empty) continue;
+            if (mine_empty) {
+                mine_.swap(theirs_);
+                continue;
+            }
+            const float* lower = (me & bit) == 0 ? mine_.data() : theirs_.data();
+            const float* upper = (me & bit) == 0 ? theirs_.data() : mine_.data();
+            float* sum = mine_.data();
+            for (std::size_t i = 0; i < floats; ++i) sum[i] = lower[i] + upper[i];
+        }
+        at = 0;
+        for (const GradientTensor& t : tensors) {
+            if (t.device_memory) copy_device(t.data, mine_.data() + at, t.count, false);
+            else std::memcpy(t.data, mine_.data() + at, t.count * sizeof(float));
+            at += t.count;
+        }
+        allreduce_seconds_ = MPI_Wtime() - begin;
+    }
+
     // Seconds the last step spent waiting for its gradient sums after backward.
     [[nodiscard]] double last_wait_seconds() const { return allreduce_seconds_; }
     [[nodiscard]] std::size_t last_bucket_count() const { return buckets_.size(); }
@@ -182,6 +232,7 @@ private:
     std::vector<std::vector<float>> bucket_memory_;
     std::vector<MPI_Request> requests_;
     std::vector<float> staging_;
+    std::vector<float> mine_, theirs_;  // ordered_sum's two blocks
     double allreduce_seconds_ = 0.0;
 };
 

@@ -10,10 +10,13 @@
 //     of the ranks' gradients is the one-process gradient of the global batch's mean loss;
 //   - gradients are summed in buckets, started as soon as backward has finished a layer;
 //   - losses, metrics and sample counts are summed; only rank 0 prints and writes files.
+//   - with FitOptions::reduction_chunk, gradients are instead summed chunk by chunk in one
+//     fixed tree (ordered_sum), so N ranks give one process's gradients bit for bit.
 #pragma once
 
 #include <cstddef>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -46,6 +49,16 @@ public:
     virtual void begin_gradients(std::span<const GradientTensor> tensors) = 0;
     virtual void gradient_ready(std::size_t index) = 0;
     virtual void finish_gradients() = 0;
+
+    // Fixed-order gradient sums (FitOptions::reduction_chunk), for a power-of-two number of
+    // ranks: on entry each rank holds the sum of its node of the halving tree (Shard::chunk;
+    // `empty` when its slice had no samples), on return every rank holds the whole tree's
+    // sum, combined pairwise as (lower ranks' block) + (upper ranks' block), level by level:
+    // the additions one process does at the top of the same tree, so the same bits.
+    [[nodiscard]] virtual bool has_ordered_sum() const { return false; }
+    virtual void ordered_sum(std::span<const GradientTensor> /*tensors*/, bool /*empty*/) {
+        throw std::logic_error("this data-parallel group cannot sum gradients in a fixed order");
+    }
 };
 
 // The group Trainer uses, or null (a single process, the default).

@@ -76,6 +76,11 @@ struct FitOptions {
     std::size_t initial_epoch = 0;          // resume: epochs counted from here, as Keras
     std::ostream* out = &std::cout;         // where the progress and the summary go
     std::filesystem::path resume_from{};    // continue from this training state (it must exist)
+    // 0: off. c > 0: fixed-order gradient sums (train/trainer_chunked.inl): forward and
+    // backward per chunk of c samples, the chunks' gradients summed in one fixed tree, so
+    // N ranks (a power of two) train one process's model bit for bit. Costs a pass per
+    // chunk: choose c = batch_size / ranks (docs/distributed.md).
+    std::size_t reduction_chunk = 0;
 };
 
 // Keras's evaluate(): the sample-weighted mean loss and accuracy over a whole source.
@@ -142,6 +147,7 @@ public:
         check_source(train, "fit: the training data");
         if (train.size() == 0) throw std::invalid_argument("fit: the training data is empty");
         if (options.validation != nullptr) check_source(*options.validation, "fit: the validation data");
+        check_reduction_chunk(options.reduction_chunk, 1, nullptr);
         const std::size_t batch = options.batch_size;
         const std::size_t validation_batch = options.validation_batch_size ? options.validation_batch_size : batch;
         reserve(std::max(batch, options.validation != nullptr ? validation_batch : 0));
@@ -182,7 +188,9 @@ public:
                 const std::size_t n = train.next_batch(x_host_.data(), y_host_.data(), batch);
                 if (n == 0) break;
                 ++step;
-                const StepTotals totals = train_step(n);
+                const StepTotals totals = options.reduction_chunk != 0
+                                              ? train_step_chunked(nullptr, n, n, 0, options.reduction_chunk)
+                                              : train_step(n);
                 if (totals.invalid_labels != 0) throw bad_labels("fit", epoch + 1, step, totals.invalid_labels);
                 if (!std::isfinite(totals.loss_sum)) throw non_finite(epoch + 1, step, steps, totals.loss_sum / n);
                 train_seconds += std::chrono::duration<double>(clock::now() - step_start).count();
@@ -575,6 +583,7 @@ private:
     }
 
 #include "typenet/train/trainer_parallel.inl"
+#include "typenet/train/trainer_chunked.inl"
 
     Model* model_;
     Loss loss_;

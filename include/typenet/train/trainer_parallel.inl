@@ -7,8 +7,8 @@
     // samples, all ranks' samples). A rank whose source throws (an unreadable file, ...)
     // does not leave the others waiting: all ranks throw the lowest failing rank's error.
     std::pair<std::size_t, std::size_t> read_slice(DataParallel& group, BatchSource& source, bool sharded,
-                                                   std::size_t global) {
-        const Shard shard{group.rank(), group.size(), global};
+                                                   std::size_t global, std::size_t chunk = 0) {
+        const Shard shard{group.rank(), group.size(), global, chunk};
         std::size_t n = 0;
         std::string failure;
         try {
@@ -164,7 +164,9 @@
                                           : "the last batch has " + std::to_string(last) + " samples") +
                     ": choose a batch size (and number of samples) that gives every rank at least one sample");
         }
-        const bool sharded = train.set_shard({group.rank(), group.size(), batch});
+        const std::size_t chunk = options.reduction_chunk;  // 0, or fixed-order sums (trainer_chunked.inl)
+        check_reduction_chunk(chunk, group.size(), &group);
+        const bool sharded = train.set_shard({group.rank(), group.size(), batch, chunk});
         broadcast_parameters(group);
 
         // Only rank 0 prints and runs the callbacks (which write files); the others follow
@@ -190,11 +192,12 @@
                 for (std::size_t start = 0; start < size; start += batch) {
                     const auto step_start = clock::now();
                     const std::size_t global = std::min(batch, size - start);
-                    const auto [n, total] = read_slice(group, train, sharded, global);
+                    const auto [n, total] = read_slice(group, train, sharded, global, chunk);
                     if (total == 0) break;
                     ++step;
-                    const StepTotals totals =
-                        train_step_parallel(group, n, total, Shard{group.rank(), group.size(), global}.first(global));
+                    const std::size_t first = Shard{group.rank(), group.size(), global, chunk}.first(global);
+                    const StepTotals totals = chunk != 0 ? train_step_chunked(&group, n, total, first, chunk)
+                                                         : train_step_parallel(group, n, total, first);
                     if (totals.invalid_labels != 0) throw bad_labels("fit", epoch + 1, step, totals.invalid_labels);
                     if (!std::isfinite(totals.loss_sum)) throw non_finite(epoch + 1, step, steps, totals.loss_sum / total);
                     train_seconds += std::chrono::duration<double>(clock::now() - step_start).count();
