@@ -176,6 +176,13 @@ BOOST_AUTO_TEST_CASE(dense_is_bf16_products_summed_in_float) {
         BOOST_TEST_INFO(tn::activation_name(act));
         BOOST_TEST(cpu_test::relative_error(y, expected) < 1e-5);
     }
+    // NaN passes the fused ReLU, as in TensorFlow (and the FP32 kernels).
+    auto poisoned = x;
+    poisoned[0] = std::nanf("");
+    std::vector<float> y(batch * units);
+    bf16::dense_forward(poisoned.data(), batch, in, units, w.data(), b.data(), y.data(), tn::ActivationKind::relu);
+    BOOST_TEST(std::all_of(y.begin(), y.begin() + units, [](float v) { return std::isnan(v); }));
+    BOOST_TEST(std::none_of(y.begin() + units, y.end(), [](float v) { return std::isnan(v); }));
 }
 
 BOOST_AUTO_TEST_CASE(vgg16_features_within_1e_2_of_fp32) {

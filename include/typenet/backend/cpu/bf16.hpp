@@ -178,9 +178,9 @@ TYPENET_UNROLL(12)
     for (std::size_t r = 0; r < tile_rows; ++r) {
         if (r >= rows) break;
         __m512 v0 = acc[r][0], v1 = acc[r][1];
-        if (relu) {  // max(0, v) returns v where v is NaN: NaN passes, as in TensorFlow
-            v0 = _mm512_max_ps(zero, v0);
-            v1 = _mm512_max_ps(zero, v1);
+        if (relu) {  // zero where v < 0; NaN compares false and passes, as in TensorFlow
+            v0 = _mm512_mask_mov_ps(v0, _mm512_cmp_ps_mask(v0, zero, _CMP_LT_OQ), zero);
+            v1 = _mm512_mask_mov_ps(v1, _mm512_cmp_ps_mask(v1, zero, _CMP_LT_OQ), zero);
         }
         if (cols == panel_width) {
             _mm512_storeu_ps(out + r * ldo, v0);
