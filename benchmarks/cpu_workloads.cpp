@@ -15,13 +15,17 @@
 //
 //   cpu_workloads [--threads 2] [--iterations N] [--warmup N]
 //                 [--conv-algorithm automatic|im2col|winograd|winograd_fast|direct]
-//                 [--isa avx512|avx2|baseline] [--no-fold] [--profile] [workload ...]
+//                 [--isa avx512|avx2|baseline] [--no-fold] [--profile] [--precision fp32|bf16]
+//                 [workload ...]
 //
 // --conv-algorithm (tn::set_conv_algorithm; --method auto|im2col is its old spelling)
 // and --isa measure what the Winograd/direct kernels and AVX-512 buy (--no-fold: what
 // folding BatchNormalization into the convolutions buys; --profile: after the backbone
 // workloads' timed steps, one more forward pass timed layer by layer, summed per Keras type): every
 // convolution by im2col + GEMM, or the kernels compiled for an older instruction set.
+// --precision bf16 (tn::set_inference_precision) runs the inference workloads' Conv2D and
+// Dense layers in bf16 products (an error where the CPU lacks AVX512_BF16); training steps
+// stay FP32 whatever it says.
 // One line per workload: `<workload>: typenet <x> img/s (median of N, ...)`. Inputs are
 // random (uniform [0, 1) pixels, 0/1 labels); the speed does not depend on them. For
 // vgg16-forward the peak resident memory is measured (run it in its own process for a
@@ -145,8 +149,9 @@ double peak_resident_mb() {
 }
 
 void report(const char* workload, std::size_t batch, double seconds, int iterations) {
-    std::printf("%s: typenet %.2f img/s (median of %d steps of %zu images, %.3f s per step, %d threads)\n", workload,
-                static_cast<double>(batch) / seconds, iterations, batch, seconds, tn::cpu_threads());
+    std::printf("%s: typenet %.2f img/s (median of %d steps of %zu images, %.3f s per step, %d threads, %s inference)\n",
+                workload, static_cast<double>(batch) / seconds, iterations, batch, seconds, tn::cpu_threads(),
+                tn::precision_name(tn::inference_precision()));
     std::fflush(stdout);
 }
 
@@ -262,7 +267,19 @@ int main(int argc, char** argv) {
             settings.warmup = value();
         else if (arg == "--profile")  // per-layer forward times of the backbone workloads
             settings.profile = true;
-        else if (arg == "--no-fold")  // BatchNormalization run as its own layer (what folding buys)
+        else if (arg == "--precision" && i + 1 < argc) {
+            const std::string precision = argv[++i];
+            if (precision != "fp32" && precision != "bf16") {
+                std::fprintf(stderr, "cpu_workloads: --precision takes fp32 or bf16, not '%s'\n", precision.c_str());
+                return 2;
+            }
+            try {
+                tn::set_inference_precision(precision == "bf16" ? tn::Precision::bf16 : tn::Precision::fp32);
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "cpu_workloads: %s\n", e.what());
+                return 2;
+            }
+        } else if (arg == "--no-fold")  // BatchNormalization run as its own layer (what folding buys)
             tn::set_batch_norm_folding(false);
         else if ((arg == "--conv-algorithm" || arg == "--method") && i + 1 < argc) {
             const std::string method = argv[++i];
@@ -286,7 +303,7 @@ int main(int argc, char** argv) {
             std::fprintf(stderr,
                          "usage: cpu_workloads [--threads N] [--iterations N] [--warmup N] "
                          "[--conv-algorithm automatic|im2col|winograd|winograd_fast|direct] "
-                         "[--isa avx512|avx2|baseline] [vgg16-forward] [basic-cnn-train] [finetune-train] "
+                         "[--isa avx512|avx2|baseline] [--precision fp32|bf16] [vgg16-forward] [basic-cnn-train] [finetune-train] "
                          "[resnet50-forward] [mobilenetv2-forward] [resnet50-finetune-train]\n");
             return 2;
         }

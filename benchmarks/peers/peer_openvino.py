@@ -3,8 +3,10 @@
 peer_pytorch.py's model converted in this process (openvino.convert_model), compiled
 for the CPU with an FP32 inference precision hint (OpenVINO would otherwise pick BF16 on
 CPUs that have it), N inference threads, one stream, one synchronous request.
+--precision bf16 sets the hint to bf16 (OpenVINO's BF16 mode, typenet's
+--precision bf16 peer); the plugin's own reading of the hint is printed.
 
-    peer_openvino.py [--threads 2] [--iterations N] [--warmup N] [workload]
+    peer_openvino.py [--threads 2] [--iterations N] [--warmup N] [--precision f32|bf16] [workload]
 
 Prints `<workload> nchw: openvino <x> img/s (...)`.
 """
@@ -20,6 +22,8 @@ import workloads as wl
 
 def main():
     p = wl.parser(__doc__.splitlines()[0], wl.INFERENCE)
+    p.add_argument("--precision", choices=("f32", "fp32", "bf16"), default="f32",
+                   help="INFERENCE_PRECISION_HINT (fp32 is read as f32)")
     args = p.parse_args()
     wl.check(p, args)
     if len(args.workloads) > 1:
@@ -35,7 +39,7 @@ def main():
 
     core = ov.Core()
     config = {
-        "INFERENCE_PRECISION_HINT": "f32",
+        "INFERENCE_PRECISION_HINT": "bf16" if args.precision == "bf16" else "f32",
         "INFERENCE_NUM_THREADS": str(args.threads),
         "NUM_STREAMS": "1",
         "PERFORMANCE_HINT": "LATENCY",

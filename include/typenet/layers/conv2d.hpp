@@ -20,6 +20,7 @@
 #include "typenet/core/layer_option.hpp"
 #include "typenet/core/shape.hpp"
 #include "typenet/core/device.hpp"
+#include "typenet/core/precision.hpp"
 #include "typenet/layers/activations.hpp"
 #include "typenet/layers/fold_batch_norm.hpp"
 #include "typenet/layers/layer.hpp"
@@ -120,7 +121,11 @@ public:
         if constexpr (HasBias) bias().value.zero();
     }
 
-    void forward(const float* x, float* y, std::size_t batch, Mode) {
+    void forward(const float* x, float* y, std::size_t batch, Mode mode) {
+        if constexpr (std::is_same_v<Device, cpu>)
+            if (bf16_inference<Device>(mode))  // opt-in, core/precision.hpp
+                return Kernels<Device>::conv2d_forward_bf16(geometry, x, batch, kernel().value.data(),
+                                                            this->bias_values(), y, Act::kind);
         Kernels<Device>::conv2d_forward(geometry, x, batch, kernel().value.data(), this->bias_values(), y, Act::kind,
                                         workspace_);
     }
@@ -138,7 +143,8 @@ public:
     // A following BatchNormalization folds in for inference (layers/fold_batch_norm.hpp).
     static constexpr bool folds_batch_norm = std::is_same_v<Device, cpu> && std::is_same_v<Act, Linear>;
 
-    // forward() and then y * scale + shift per filter, as one convolution with activation act.
+    // forward() and then y * scale + shift per filter, as one convolution with activation act
+    // (inference only: in bf16 when that precision is set).
     void forward_folded(const float* x, float* y, std::size_t batch, const float* scale, const float* shift,
                         ActivationKind act) {
         const std::size_t taps = kernel().size() / Filters;
@@ -146,6 +152,9 @@ public:
         float* k = folded_.data();
         detail::fold_scale_shift(kernel().value.data(), taps, Filters, this->bias_values(), scale, shift, k,
                                  k + kernel().size());
+        if constexpr (std::is_same_v<Device, cpu>)
+            if (bf16_inference<Device>(Mode::infer))
+                return Kernels<Device>::conv2d_forward_bf16(geometry, x, batch, k, k + kernel().size(), y, act);
         Kernels<Device>::conv2d_forward(geometry, x, batch, k, k + kernel().size(), y, act, workspace_);
     }
 

@@ -6,9 +6,11 @@
 #include <array>
 #include <cstddef>
 #include <span>
+#include <type_traits>
 
 #include "typenet/backend/kernels.hpp"
 #include "typenet/core/buffer.hpp"
+#include "typenet/core/precision.hpp"
 #include "typenet/core/shape.hpp"
 #include "typenet/layers/activations.hpp"
 #include "typenet/layers/kernel_and_bias.hpp"
@@ -63,7 +65,11 @@ public:
         bias().value.zero();
     }
 
-    void forward(const float* x, float* y, std::size_t batch, Mode) {
+    void forward(const float* x, float* y, std::size_t batch, Mode mode) {
+        if constexpr (std::is_same_v<Device, cpu>)
+            if (bf16_inference<Device>(mode))  // opt-in, core/precision.hpp
+                return Kernels<Device>::dense_forward_bf16(x, batch, in_features, Units, kernel().value.data(),
+                                                           bias().value.data(), y, Act::kind);
         Kernels<Device>::gemm(false, false, batch, Units, in_features, 1.0f, x, in_features, kernel().value.data(),
                               Units, 0.0f, y, Units);
         Kernels<Device>::bias_activation(y, bias().value.data(), batch, Units, Act::kind);

@@ -4,6 +4,7 @@
 
 #include "typenet/backend/cpu/average_pooling.hpp"
 #include "typenet/backend/cpu/batch_norm.hpp"
+#include "typenet/backend/cpu/bf16.hpp"
 #include "typenet/backend/cpu/blas.hpp"
 #include "typenet/backend/cpu/conv2d.hpp"
 #include "typenet/backend/cpu/depthwise_conv2d.hpp"
@@ -25,6 +26,10 @@ struct Kernels<cpu> {
 #define TYPENET_CPU_KERNEL(name) static constexpr auto name = cpu_kernels::name;
     TYPENET_KERNEL_NAMES(TYPENET_CPU_KERNEL, TYPENET_CPU_KERNEL)
 #undef TYPENET_CPU_KERNEL
+    // bf16 inference (core/precision.hpp), CPU only: layers call these under
+    // if constexpr (bf16_inference<Device>), so other devices need not have them.
+    static constexpr auto conv2d_forward_bf16 = cpu_kernels::bf16::conv2d_forward;
+    static constexpr auto dense_forward_bf16 = cpu_kernels::bf16::dense_forward;
 };
 
 }  // namespace typenet
