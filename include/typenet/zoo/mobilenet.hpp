@@ -57,8 +57,10 @@ template <std::size_t Id, FixedString Suffix>
 inline constexpr FixedString mobilenet_name =
     Id == 0 ? concat("expanded_conv_", Suffix) : concat("block_", number_text(Id), "_", Suffix);
 
+// Suffix is passed on rebuilt (the same value, so the same type): nvcc's host-code generation
+// cannot spell a FixedString alias parameter handed straight to another template (vgg.hpp).
 template <std::size_t Id, FixedString Suffix>
-using MobileNetBN = BatchNormalization<0.999f, 1e-3f, mobilenet_name<Id, Suffix>>;
+using MobileNetBN = BatchNormalization<0.999f, 1e-3f, mobilenet_name<Id, FixedString(Suffix.view())>>;
 
 // Block 0 does not expand (its expansion factor is 1).
 template <std::size_t Id, std::size_t InChannels>

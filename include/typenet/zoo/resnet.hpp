@@ -42,8 +42,10 @@ namespace detail {
 template <std::size_t Stage, std::size_t Block, FixedString Suffix>
 inline constexpr FixedString resnet_name = concat("conv", number_text(Stage), "_block", number_text(Block), Suffix);
 
+// Suffix is passed on rebuilt (the same value, so the same type): nvcc's host-code generation
+// cannot spell a FixedString alias parameter handed straight to another template (vgg.hpp).
 template <std::size_t Stage, std::size_t Block, FixedString Suffix>
-using ResNetBN = BatchNormalization<0.99f, 1.001e-5f, resnet_name<Stage, Block, Suffix>>;
+using ResNetBN = BatchNormalization<0.99f, 1.001e-5f, resnet_name<Stage, Block, FixedString(Suffix.view())>>;
 
 // The residual path: 1x1 (carrying the stride), 3x3 'same', 1x1 to 4 * Filters.
 template <std::size_t Stage, std::size_t Block, std::size_t Filters, std::size_t Stride>
