@@ -3,6 +3,9 @@
 // full training steps of the chapter's models (against cpu_im2col, see common.hpp), the
 // trainer's fit/evaluate/predict, allocation-free steps, and weights saved on the GPU and
 // loaded on the CPU.
+#include <typenet/zoo/mobilenet.hpp>
+#include <typenet/zoo/resnet.hpp>
+
 #include "chapter5/models.hpp"  // examples/: the book's models
 #include "common.hpp"
 #include "compare_training.hpp"
@@ -149,6 +152,18 @@ CUDA_TEST_CASE(training_steps_of_a_model_of_blocks) {
         tn::GlobalAveragePooling2D<>, tn::Dense<1, tn::Sigmoid>>;
     compare_training<Net>("model of blocks, SGD momentum", 4, 2, tn::BinaryCrossentropy{},
                           tn::SGD{.learning_rate = 0.01f, .momentum = 0.9f}, [](auto&) {}, binary_labels, true);
+}
+
+CUDA_TEST_CASE(training_steps_of_backbone_blocks) {
+    // One block of each zoo backbone, as the zoo spells it: compiling this file is CI's
+    // check that nvcc takes the zoo's types (its host-code generation once failed on them),
+    // at a fraction of the whole backbones' cost (test_cuda_backbones.cu).
+    using Blocks = tn::Sequential<tn::Input<8, 8, 16>, tn::zoo::ResNetBlock<2, 1, 4, 2>,
+                                  tn::zoo::InvertedResidual<1, 16, 16, 1>, tn::zoo::InvertedResidual<2, 16, 16, 1>,
+                                  tn::GlobalAveragePooling2D<>, tn::Dense<1, tn::Sigmoid>>;
+    compare_training<Blocks>("a ResNet-50 block and two MobileNetV2 blocks, SGD momentum", 4, 2,
+                             tn::BinaryCrossentropy{}, tn::SGD{.learning_rate = 0.01f, .momentum = 0.9f},
+                             [](auto&) {}, binary_labels, true);
 }
 
 CUDA_TEST_CASE(softmax_heads_with_adam_and_sgd) {
