@@ -14,6 +14,10 @@
 //   chapter5 --data train/ --weights vgg16.safetensors --out runs
 //       The book's experiment at 150x150: --data is the Kaggle train/ folder (the dataset
 //       builder splits it into <out>/data first) or a folder the builder made already.
+//   chapter5 --data train/ --backbone resnet50 --weights resnet50.safetensors --out runs_resnet50
+//       The same with models D, E and F on ResNet-50 (or mobilenetv2), F fine-tuned from the
+//       first layer of its last stage (--fine-tune-from LAYER to choose); a frozen BatchNormalization
+//       runs in inference mode (TF2's rule, not the book's Keras 2.1's).
 //
 // Steps: [dataset builder] -> [backbone pretraining] -> A -> B -> C -> D -> E -> F ->
 // evaluation -> [data efficiency] -> report.md
@@ -60,7 +64,7 @@ std::vector<std::string> setup_lines(Experiment<Setting>& exp, const fs::path& b
     // The file's name alone when it sits beside the report.
     const fs::path shown = backbone.parent_path() == exp.out() ? backbone.filename() : backbone;
     lines.push_back("Backbone (models D, E, F): " + std::string(Setting::backbone_title) + ", weights `" +
-                    shown.string() + "`; fine-tuning (F) from `" + std::string(Setting::finetune_from) + "` on.");
+                    shown.string() + "`; fine-tuning (F) from `" + exp.finetune_from() + "` on.");
     if constexpr (std::is_same_v<Setting, FashionSetting>) {
         const auto pretraining = read_training_summary(exp.out() / "vgg_narrow_pretraining.history.csv");
         const std::size_t per_class = std::min<std::size_t>(exp.options().pretrain_per_class, 6000);
@@ -122,6 +126,7 @@ template <class Setting>
 void run_chapter(Experiment<Setting>& exp, const std::vector<std::size_t>& efficiency_sizes, const std::string& image,
                  const Stopwatch& total, const std::vector<StepRecord>& earlier_steps) {
     for (const auto& step : earlier_steps) exp.record(step);
+    vgg16_finetune::check_fine_tune_from<Setting>(exp.finetune_from());  // a wrong layer stops here, not after E
     exp.data();
     // The backbone first: the default task pretrains it (the chapter downloads VGG-16 here);
     // the book's must be given, and a missing file should stop the run before hours of training.
@@ -146,7 +151,9 @@ void run_chapter(Experiment<Setting>& exp, const std::vector<std::size_t>& effic
     exp.log() << "[" << format_seconds(total.seconds()) << "] model F done" << std::endl;
     const EvaluationResult evaluation = evaluate::evaluate_models(exp, image);
     exp.log() << "[" << format_seconds(total.seconds()) << "] evaluation done" << std::endl;
-    const std::vector<EfficiencyRow> efficiency = data_efficiency(exp, efficiency_sizes, evaluation);
+    std::vector<EfficiencyRow> efficiency;
+    if constexpr (Setting::backbone_flag == "vgg16")  // the others' F is compiled apart, without this table
+        efficiency = data_efficiency(exp, efficiency_sizes, evaluation);
     if (!efficiency.empty()) {
         exp.log() << "\nData efficiency (test accuracy):\n  per class      B (scratch)   F (fine-tuned)\n";
         for (const auto& r : efficiency) {
@@ -169,11 +176,17 @@ void run_chapter(Experiment<Setting>& exp, const std::vector<std::size_t>& effic
             "vs Shirt, split 1500 / 500 / 500 per class like the chapter, with epochs scaled for a CPU. The book's "
             "own experiment runs with `chapter5 --data <Kaggle train/> --weights vgg16.safetensors`.";
     } else {
-        report.title = "Chapter 5: transfer learning for cats vs dogs (Kaggle, VGG-16)";
+        report.title = "Chapter 5: transfer learning for cats vs dogs (Kaggle, " + std::string(Setting::backbone_short) +
+                       ")";
         report.disclaimer =
             "> The book's experiment: the Kaggle Dogs vs. Cats images split 1500 / 500 / 500 per class, 150x150 "
             "RGB, VGG-16 with ImageNet weights. The book reports about 78% test accuracy for the basic CNN and "
             "about 96% for the fine-tuned model (Keras 2, GPU).";
+        if constexpr (Setting::backbone_flag != "vgg16")
+            report.disclaimer += " Here models D, E and F stand on " + std::string(Setting::backbone_title) +
+                                 " instead (--backbone " + std::string(Setting::backbone_flag) +
+                                 "); a frozen BatchNormalization runs in inference mode (TensorFlow 2's rule; the "
+                                 "book's Keras 2.1 normalised with each batch's statistics even when frozen).";
     }
     report.setup = setup_lines(exp, backbone);
     report.evaluation = evaluation;
@@ -190,7 +203,7 @@ void run_chapter(Experiment<Setting>& exp, const std::vector<std::size_t>& effic
 }  // namespace
 
 int main(int argc, char** argv) {
-    auto flags = experiment_flags();
+    auto flags = with_backbone_flags(experiment_flags(), true);
     flags.push_back("efficiency-sizes");
     flags.push_back("image");
     const CommandLine cli(
@@ -204,11 +217,19 @@ int main(int argc, char** argv) {
         "                           default 100,300,1500 for the default task, none for --data; 'none' skips it\n"
         "  --image N|NAME           the test image of the single-image prediction\n"
         "  (--epochs, --batch-size, --lr override every model's value here)\n" +
-            experiment_usage(),
+            experiment_usage() + backbone_usage(true),
         flags, experiment_switches());
     ExperimentOptions options = parse_experiment_options(cli);
     if (options.summary) {
-        std::cout << evaluate::model_table<BookSetting>();
+        try {
+            with_book_backbone(options.backbone, [&](auto setting) {
+                using S = typename decltype(setting)::type;
+                std::cout << evaluate::model_table<S>(options.fine_tune_from.value_or(std::string(S::finetune_from)));
+            });
+        } catch (const std::exception& e) {
+            std::cerr << "error: " << e.what() << std::endl;
+            return 1;
+        }
         return 0;
     }
     const Stopwatch total;
@@ -245,7 +266,9 @@ int main(int argc, char** argv) {
     const std::vector<std::size_t> sizes =
         cli.count_list("efficiency-sizes", options.book() ? std::vector<std::size_t>{}
                                                           : std::vector<std::size_t>{100, 300, 1500});
-    return run_experiment(options, "the whole chapter", [&](auto& exp) {
+    if (!sizes.empty() && options.backbone != "vgg16")
+        cli.fail("--efficiency-sizes: the data-efficiency table runs on VGG-16 (the book's backbone) only");
+    return run_with_backbone(options, "the whole chapter", [&](auto& exp) {
         run_chapter(exp, sizes, image, total, earlier);
     });
 }

@@ -5,6 +5,8 @@
 // image (--image: an index or a file name; default the first test image of class 1).
 //
 //   evaluate --data data --weights vgg16.safetensors --out runs   the book's experiment
+//   evaluate --data data --backbone resnet50 --weights resnet50.safetensors --out runs
+//        models A-C as above, D-F as trained on that backbone (their files carry its name)
 //   evaluate                                                      the embedded default
 //
 // Writes <out>/<name>.confusion_matrix.png per model, roc_curves.png and single_image.png.
@@ -68,20 +70,13 @@ std::optional<std::vector<float>> saved_model_probabilities(Experiment<Setting>&
         case ModelId::D: {  // the head on the backbone's features
             const auto base_file = examples::find_backbone_weights(exp, false);
             if (!base_file) {
-                why = "model D needs its backbone: " + examples::missing_backbone_message(exp.book());
+                why = "model D needs its backbone: " + examples::missing_backbone_message<Setting>();
                 return std::nullopt;
             }
-            auto base = std::make_unique<vgg16_bottleneck::Backbone<Setting>>(tn::no_initialization);
-            tn::io::load_weights(*base, *base_file);
-            auto head = std::make_unique<vgg16_bottleneck::Head<Setting>>(tn::no_initialization);
-            tn::io::load_weights(*head, file);
-            const auto features = vgg16_bottleneck::bottleneck_features<Setting>(
-                *base, exp.data().test, examples::saved_preprocessing(file, exp.preprocessing()));
-            const xt::xtensor<float, 2> p = tn::predict(*head, features, 100);
-            return std::vector<float>(p.begin(), p.end());
+            return vgg16_bottleneck::test_probabilities(exp, file, *base_file);
         }
-        case ModelId::E: return reloaded<vgg16_augmented::Model<Setting>>(exp, file, exp.preprocessing());
-        case ModelId::F: return reloaded<vgg16_finetune::Model<Setting>>(exp, file, exp.preprocessing());
+        case ModelId::E: return vgg16_augmented::test_probabilities(exp, file);
+        case ModelId::F: return vgg16_finetune::test_probabilities(exp, file);
     }
     return std::nullopt;
 }
@@ -96,18 +91,17 @@ examples::EvaluationResult evaluate_models(Experiment<Setting>& exp, const std::
 // The six models of a setting with their sizes, as the chapter's summaries give them
 // (trainable counts with the chapter's frozen layers).
 template <class Setting>
-std::string model_table() {
-    const std::string prefix(Setting::file_prefix);
+std::string model_table(const std::string& finetune_from) {
     std::string text;
     char line[256];
     std::snprintf(line, sizeof line, "%-5s %-44s %12s %12s  %s\n", "Model", "Approach", "Parameters", "Trainable",
                   "Saved as");
     text += line;
+    const examples::Experiment<Setting> exp(examples::ExperimentOptions{}, std::cout);  // the files' names
     auto row = [&](ModelId id, std::size_t total, std::size_t trainable) {
-        std::snprintf(line, sizeof line, "%-5c %-44s %12s %12s  %s_%s.safetensors\n", examples::letter(id),
+        std::snprintf(line, sizeof line, "%-5c %-44s %12s %12s  %s.safetensors\n", examples::letter(id),
                       std::string(examples::facts(id).title).c_str(), tn::thousands(total).c_str(),
-                      tn::thousands(trainable).c_str(), prefix.c_str(),
-                      std::string(examples::facts(id).file_suffix).c_str());
+                      tn::thousands(trainable).c_str(), exp.model_name(id).c_str());
         text += line;
     };
     using A = basic_cnn::Model<Setting>;
@@ -122,30 +116,40 @@ std::string model_table() {
     e->template get<Setting::Backbone::name>().set_trainable(false);
     row(ModelId::E, e->param_count, e->trainable_param_count());
     auto f = std::make_unique<vgg16_finetune::Model<Setting>>(tn::no_initialization);
-    f->set_trainable_from(Setting::finetune_from);
+    vgg16_finetune::fine_tune_from<Setting>(*f, finetune_from);
     row(ModelId::F, f->param_count, f->trainable_param_count());
     return text;
 }
 
 }  // namespace evaluate
 
+// The other backbones' table is compiled apart with their models (examples/backbones/).
+#define EVALUATE_INSTANCES(EXTERN, S) EXTERN template std::string evaluate::model_table<S>(const std::string&);
+#if TYPENET_EXAMPLE_BACKBONES
+EVALUATE_INSTANCES(extern, examples::ResNet50Setting)
+EVALUATE_INSTANCES(extern, examples::MobileNetV2Setting)
+#endif
+
 #ifdef EVALUATE_MAIN
 int main(int argc, char** argv) {
-    auto flags = examples::experiment_flags();
+    auto flags = examples::with_backbone_flags(examples::experiment_flags());
     flags.push_back("image");
     const examples::CommandLine cli(argc, argv,
                                     "usage: evaluate [options]   (all saved models on the test images)\n"
                                     "  --image N|NAME        the test image whose prediction every model shows\n" +
-                                        examples::experiment_usage() +
+                                        examples::experiment_usage() + examples::backbone_usage() +
                                         "  (--summary here: the six models of the book, their sizes and files)\n",
                                     flags, examples::experiment_switches());
     const auto options = examples::parse_experiment_options(cli);
     if (options.summary) {
-        std::cout << evaluate::model_table<examples::BookSetting>();
+        examples::with_book_backbone(options.backbone, [&](auto setting) {
+            using S = typename decltype(setting)::type;
+            std::cout << evaluate::model_table<S>(std::string(S::finetune_from));
+        });
         return 0;
     }
     const std::string image = cli.text("image", "");
-    return examples::run_experiment(options, "evaluation",
-                                    [&](auto& exp) { evaluate::evaluate_models(exp, image); });
+    return examples::run_with_backbone(options, "evaluation",
+                                       [&](auto& exp) { evaluate::evaluate_models(exp, image); });
 }
 #endif

@@ -5,14 +5,22 @@
 //   vgg16_augmented --summary                                  the book's model as Keras prints it
 //   vgg16_augmented --data data --weights vgg16.safetensors    the book's experiment
 //   vgg16_augmented                                            the embedded default (narrow VGG)
+//   vgg16_augmented --data data --backbone mobilenetv2 --weights mobilenetv2.safetensors
+//        the same model on MobileNetV2 (or resnet50), frozen; its BatchNormalizations then run in
+//        inference mode (TF2's rule for a frozen BN; the book's Keras 2.1 kept batch statistics)
 //
 // Writes <out>/<prefix>_tlearn_img_aug_cnn.safetensors, .history.csv, .learning_curves.png
 // and augmentation.png. chapter5.cpp and evaluate.cpp include this file (with EXAMPLES_NO_MAIN).
 #include <cstdint>
+#include <filesystem>
+#include <iostream>
 #include <memory>
+#include <ostream>
+#include <vector>
 
 #include "chapter5/backbone.hpp"
 #include "common/cli.hpp"
+#include "common/evaluation.hpp"
 #include "common/experiment.hpp"
 #include "common/options.hpp"
 #include "common/program.hpp"
@@ -59,10 +67,10 @@ tn::History train(Experiment<Setting>& exp) {
     constexpr ModelId id = ModelId::E;
     const examples::Stopwatch clock;
     exp.banner(examples::step_title(id));
-    const examples::ImageSplits& data = exp.data();
 
-    auto model = vgg16_augmented::model(exp);
+    auto model = vgg16_augmented::model(exp);  // before the images: a wrong file stops the run at once
     model->summary(exp.log());
+    const examples::ImageSplits& data = exp.data();
     model->print_trainable(exp.log());
     exp.log() << "Preprocessing: " << tn::describe(exp.preprocessing()) << "\nAugmentation "
               << exp.augmentation_text() << std::endl;
@@ -92,22 +100,51 @@ tn::History train(Experiment<Setting>& exp) {
     return history;
 }
 
+// --summary: the model with its backbone frozen, as Keras prints it.
+template <class Setting>
+void print_summary(std::ostream& out) {
+    auto model = std::make_unique<Model<Setting>>(tn::no_initialization);
+    model->template get<Setting::Backbone::name>().set_trainable(false);
+    model->summary(out);
+}
+
+// evaluate: the saved model's class-1 probabilities on the test images, prepared as its file says.
+template <class Setting>
+std::vector<float> test_probabilities(Experiment<Setting>& exp, const std::filesystem::path& file) {
+    auto model = std::make_unique<Model<Setting>>(tn::no_initialization);
+    tn::io::load_weights(*model, file);
+    return examples::probabilities(*model, exp.data().test, examples::saved_preprocessing(file, exp.preprocessing()));
+}
+
 }  // namespace vgg16_augmented
+
+// What the other backbones compile apart (examples/backbones/<backbone>.cpp, one translation
+// unit each): `extern` here, explicit instantiations there.
+#define VGG16_AUGMENTED_INSTANCES(EXTERN, S)                                                     \
+    EXTERN template typenet::History vgg16_augmented::train<S>(examples::Experiment<S>&);         \
+    EXTERN template void vgg16_augmented::print_summary<S>(std::ostream&);                         \
+    EXTERN template std::vector<float> vgg16_augmented::test_probabilities<S>(examples::Experiment<S>&, \
+                                                                              const std::filesystem::path&);
+#if TYPENET_EXAMPLE_BACKBONES
+VGG16_AUGMENTED_INSTANCES(extern, examples::ResNet50Setting)
+VGG16_AUGMENTED_INSTANCES(extern, examples::MobileNetV2Setting)
+#endif
 
 #ifndef EXAMPLES_NO_MAIN
 int main(int argc, char** argv) {
     const examples::CommandLine cli(argc, argv,
                                     "usage: vgg16_augmented [options]   (model E: frozen VGG-16 + augmentation)\n" +
-                                        examples::experiment_usage(),
-                                    examples::experiment_flags(), examples::experiment_switches());
+                                        examples::experiment_usage() + examples::backbone_usage(),
+                                    examples::with_backbone_flags(examples::experiment_flags()),
+                                    examples::experiment_switches());
     const auto options = examples::parse_experiment_options(cli);
     if (options.summary) {
-        auto model = std::make_unique<vgg16_augmented::Model<examples::BookSetting>>();
-        model->get<"vgg16">().set_trainable(false);
-        model->summary();
+        examples::with_book_backbone(options.backbone, [](auto setting) {
+            vgg16_augmented::print_summary<typename decltype(setting)::type>(std::cout);
+        });
         return 0;
     }
-    return examples::run_experiment(options, "model E", [](auto& exp) {
+    return examples::run_with_backbone(options, "model E", [](auto& exp) {
         examples::write_augmentation_picture(exp);
         vgg16_augmented::train(exp);
     });

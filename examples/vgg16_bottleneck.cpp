@@ -5,6 +5,8 @@
 //   vgg16_bottleneck --summary                                  base and head as Keras prints them
 //   vgg16_bottleneck --data data --weights vgg16.safetensors    the book's experiment
 //   vgg16_bottleneck                                            the embedded default (narrow VGG)
+//   vgg16_bottleneck --data data --backbone resnet50 --weights resnet50.safetensors
+//        the same head on ResNet-50's features (5x5x2048 at 150x150; mobilenetv2: 5x5x1280)
 //   vgg16_bottleneck --weights vgg16.safetensors --extract DIR OUT.npy
 //        the (N, 8192) features of every image in DIR, in file-name order, at 150x150
 //        (RGB / 255 unless --preprocessing caffe); nothing is trained
@@ -14,19 +16,23 @@
 // chapter5.cpp and evaluate.cpp include this file (with EXAMPLES_NO_MAIN).
 #include <cstdint>
 #include <filesystem>
+#include <iostream>
 #include <memory>
+#include <ostream>
 #include <span>
 #include <string>
-#include <type_traits>
+#include <vector>
 
 #include <xtensor/xtensor.hpp>
 
 #include "chapter5/backbone.hpp"
 #include "common/cli.hpp"
+#include "common/evaluation.hpp"
 #include "common/experiment.hpp"
 #include "common/options.hpp"
 #include "common/program.hpp"
 #include "typenet/io/npy.hpp"
+#include "typenet/io/weights.hpp"
 #include "typenet/plot/feature_map.hpp"
 #include "typenet/typenet.hpp"
 #include "typenet/zoo/vgg.hpp"
@@ -72,7 +78,7 @@ void write_feature_map(Experiment<Setting>& exp, const xt::xtensor<float, 2>& fe
     using Out = typename Backbone<Setting>::output_shape;
     const fs::path png = exp.out() / "feature_map.png";
     const std::string name(Backbone<Setting>::name.view());
-    const std::string layer = std::is_same_v<Setting, examples::BookSetting> ? "block5_pool" : "block3_pool";
+    const std::string layer(Setting::output_layer);
     tn::plot_feature_map(std::span<const float>(features.data() + image * Out::size, Out::size),
                          static_cast<int>(Out::dims[0]), static_cast<int>(Out::dims[1]),
                          static_cast<int>(Out::dims[2]), png, name + " " + layer + " of " + image_name);
@@ -84,13 +90,13 @@ tn::History train(Experiment<Setting>& exp) {
     constexpr ModelId id = ModelId::D;
     const examples::Stopwatch clock;
     exp.banner(examples::step_title(id));
-    const examples::ImageSplits& data = exp.data();
     const std::uint64_t seed = exp.options().seed;
 
     // vgg = vgg16.VGG16(include_top=False, weights='imagenet', input_shape=input_shape)
     // for layer in vgg_model.layers: layer.trainable = False
-    auto base = examples::load_backbone(exp);
+    auto base = examples::load_backbone(exp);  // before the images: a wrong file stops the run at once
     base->summary(exp.log());
+    const examples::ImageSplits& data = exp.data();
     exp.log() << "Preprocessing: " << tn::describe(exp.preprocessing()) << std::endl;
 
     // train_features_vgg = get_bottleneck_features(vgg_model, train_imgs_scaled), saved as .npy
@@ -159,37 +165,77 @@ void extract_features(Experiment<Setting>& exp, const fs::path& folder, const fs
               << examples::format_seconds(clock.seconds()) << ")" << std::endl;
 }
 
+// --summary: the frozen base and the head, as Keras prints them.
+template <class Setting>
+void print_summary(std::ostream& out) {
+    auto base = std::make_unique<Backbone<Setting>>(tn::no_initialization);
+    base->set_trainable(false);
+    base->summary(out);
+    auto head = std::make_unique<Head<Setting>>(tn::no_initialization);
+    head->summary(out);
+}
+
+// evaluate: the saved head's class-1 probabilities on the test images' features, each image
+// prepared as the head's file says its features were.
+template <class Setting>
+std::vector<float> test_probabilities(Experiment<Setting>& exp, const fs::path& head_file,
+                                      const fs::path& base_file) {
+    auto base = std::make_unique<Backbone<Setting>>(tn::no_initialization);
+    tn::io::load_weights(*base, base_file);
+    auto head = std::make_unique<Head<Setting>>(tn::no_initialization);
+    tn::io::load_weights(*head, head_file);
+    const auto features = bottleneck_features<Setting>(
+        *base, exp.data().test, examples::saved_preprocessing(head_file, exp.preprocessing()));
+    const xt::xtensor<float, 2> p = tn::predict(*head, features, 100);
+    return std::vector<float>(p.begin(), p.end());
+}
+
 }  // namespace vgg16_bottleneck
+
+// What the other backbones compile apart (examples/backbones/<backbone>.cpp, one translation
+// unit each): `extern` here, explicit instantiations there.
+#define VGG16_BOTTLENECK_INSTANCES(EXTERN, S)                                                              \
+    EXTERN template typenet::History vgg16_bottleneck::train<S>(examples::Experiment<S>&);                     \
+    EXTERN template void vgg16_bottleneck::extract_features<S>(examples::Experiment<S>&,                       \
+                                                               const std::filesystem::path&,                   \
+                                                               const std::filesystem::path&);                  \
+    EXTERN template void vgg16_bottleneck::print_summary<S>(std::ostream&);                                    \
+    EXTERN template std::vector<float> vgg16_bottleneck::test_probabilities<S>(                                \
+        examples::Experiment<S>&, const std::filesystem::path&, const std::filesystem::path&);
+#if TYPENET_EXAMPLE_BACKBONES
+VGG16_BOTTLENECK_INSTANCES(extern, examples::ResNet50Setting)
+VGG16_BOTTLENECK_INSTANCES(extern, examples::MobileNetV2Setting)
+#endif
 
 #ifndef EXAMPLES_NO_MAIN
 int main(int argc, char** argv) {
-    auto flags = examples::experiment_flags();
+    auto flags = examples::with_backbone_flags(examples::experiment_flags());
     flags.push_back("extract");
     const examples::CommandLine cli(
         argc, argv,
         "usage: vgg16_bottleneck [options]   (model D: frozen VGG-16 features + dense head)\n"
         "       vgg16_bottleneck --weights FILE --extract DIR OUT.npy [--preprocessing rescale|caffe]\n"
         "  --extract DIR OUT.npy  write the (N, 8192) VGG-16 block5_pool features of every image in DIR\n"
-        "                         (file-name order, 150x150 RGB) to OUT.npy and exit; needs --weights\n" +
-            examples::experiment_usage(),
+        "                         (file-name order, 150x150 RGB) to OUT.npy and exit; needs --weights\n"
+        "                         (with --backbone: that backbone's flattened output)\n" +
+            examples::experiment_usage() + examples::backbone_usage(),
         flags, examples::experiment_switches());
     const auto options = examples::parse_experiment_options(cli);
     if (options.summary) {
-        auto base = std::make_unique<vgg16_bottleneck::Backbone<examples::BookSetting>>();
-        base->set_trainable(false);
-        base->summary();
-        auto head = std::make_unique<vgg16_bottleneck::Head<examples::BookSetting>>();
-        head->summary();
+        examples::with_book_backbone(options.backbone, [](auto setting) {
+            vgg16_bottleneck::print_summary<typename decltype(setting)::type>(std::cout);
+        });
         return 0;
     }
     if (cli.has("extract")) {
         if (cli.positional().size() != 1) cli.fail("--extract DIR OUT.npy: give the output file after the folder");
         const std::filesystem::path folder = cli.text("extract"), npy = cli.positional()[0];
-        return examples::run_in<examples::BookSetting>(options, "bottleneck features", [&](auto& exp) {
-            vgg16_bottleneck::extract_features(exp, folder, npy);
+        return examples::with_book_backbone(options.backbone, [&](auto setting) {
+            return examples::run_in<typename decltype(setting)::type>(
+                options, "bottleneck features", [&](auto& exp) { vgg16_bottleneck::extract_features(exp, folder, npy); });
         });
     }
     if (!cli.positional().empty()) cli.fail("unexpected argument " + cli.positional()[0]);
-    return examples::run_experiment(options, "model D", [](auto& exp) { vgg16_bottleneck::train(exp); });
+    return examples::run_with_backbone(options, "model D", [](auto& exp) { vgg16_bottleneck::train(exp); });
 }
 #endif

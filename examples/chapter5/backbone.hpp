@@ -24,6 +24,7 @@
 #include "common/image_data.hpp"
 #include "common/setting.hpp"
 #include "typenet/data/idx.hpp"
+#include "typenet/io/safetensors.hpp"
 #include "typenet/io/weights.hpp"
 #include "typenet/plot/learning_curves.hpp"
 #include "typenet/train/callbacks.hpp"
@@ -82,11 +83,30 @@ inline fs::path pretrain_backbone(Experiment<FashionSetting>& exp, const fs::pat
 // The backbone's weights: --weights, or (default task) the one an earlier step saved in
 // --out, or, when `pretrain_if_missing`, a new one pretrained now. The book's VGG-16 must
 // come from --weights. Without a file (and no pretraining) the answer is empty.
+// A file meant for another backbone is refused before any tensor is read, naming the file:
+// typenet-convert and save_weights record the model in the file's metadata (vgg16,
+// resnet50, mobilenetv2_1.00_224, vgg_narrow). A file without that entry is left to
+// load_weights, which compares every tensor.
+template <class Setting>
+void check_backbone_file(const fs::path& file) {
+    const auto metadata = tn::io::read_safetensors_metadata(file);
+    const auto model = metadata.find("model");
+    if (model == metadata.end() || model->second.rfind(Setting::weights_model, 0) == 0) return;
+    throw std::runtime_error("--weights " + file.string() + ": these are the weights of model '" + model->second +
+                             "', not of " + std::string(Setting::backbone_short) + " (--backbone " +
+                             std::string(Setting::backbone_flag) + "): give the file typenet-convert --model " +
+                             std::string(Setting::backbone_flag) + " wrote, or the --backbone it was made for");
+}
+
+// The backbone's weights: --weights, or (default task) the one an earlier step saved in
+// --out, or, when `pretrain_if_missing`, a new one pretrained now. The book's VGG-16 must
+// come from --weights. Without a file (and no pretraining) the answer is empty.
 template <class Setting>
 std::optional<fs::path> find_backbone_weights(Experiment<Setting>& exp, bool pretrain_if_missing) {
     if (const auto& given = exp.options().weights) {
         if (!fs::is_regular_file(*given))
             throw std::runtime_error("--weights " + given->string() + ": no such file");
+        check_backbone_file<Setting>(*given);
         return *given;
     }
     if constexpr (std::is_same_v<Setting, FashionSetting>) {
@@ -100,20 +120,22 @@ std::optional<fs::path> find_backbone_weights(Experiment<Setting>& exp, bool pre
     return std::nullopt;
 }
 
-inline std::string missing_backbone_message(bool book) {
-    if (book)
-        return "the VGG-16 weights are needed (--weights FILE): download "
-               "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
-               "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 (md5 6d6bbae143d832006294945121d1f1fc) and convert "
-               "it with\n  typenet-convert --model vgg16 vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 "
-               "vgg16.safetensors";
-    return "no pretrained backbone: run chapter5 (or vgg16_bottleneck) first, or pass --weights FILE";
+template <class Setting>
+std::string missing_backbone_message() {
+    if constexpr (std::is_same_v<Setting, FashionSetting>) {
+        return "no pretrained backbone: run chapter5 (or vgg16_bottleneck) first, or pass --weights FILE";
+    } else {
+        const std::string h5(Setting::weights_h5), md5(Setting::weights_md5), flag(Setting::backbone_flag);
+        return "the " + std::string(Setting::backbone_short) + " weights are needed (--weights FILE): download " +
+               std::string(Setting::weights_dir) + h5 + (md5.empty() ? "" : " (md5 " + md5 + ")") +
+               " and convert it with\n  typenet-convert --model " + flag + " " + h5 + " " + flag + ".safetensors";
+    }
 }
 
 template <class Setting>
 fs::path backbone_weights(Experiment<Setting>& exp) {
     if (auto file = find_backbone_weights(exp, true)) return *file;
-    throw std::runtime_error(missing_backbone_message(exp.book()));
+    throw std::runtime_error(missing_backbone_message<Setting>());
 }
 
 template <class Setting>

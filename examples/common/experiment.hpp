@@ -96,8 +96,8 @@ public:
 
     explicit Experiment(ExperimentOptions options, std::ostream& log = std::cout)
         : options_(std::move(options)), log_(&log) {
-        if (!tn::supports(options_.preprocessing, Setting::channels))
-            throw std::invalid_argument("--preprocessing " + std::string(tn::to_string(options_.preprocessing)) +
+        if (!tn::supports(preprocessing(), Setting::channels))
+            throw std::invalid_argument("--preprocessing " + std::string(tn::to_string(preprocessing())) +
                                         " is for VGG-16's RGB ImageNet weights (with --data); the default task's "
                                         "images are grey and its backbone learnt on images scaled by 1/255");
     }
@@ -108,8 +108,16 @@ public:
     [[nodiscard]] bool book() const { return options_.book(); }
 
     // ---- Files ---------------------------------------------------------------------
+    // Models D, E and F on another backbone than the book's carry its name:
+    // cats_dogs_resnet50_tlearn_basic_cnn.
     [[nodiscard]] std::string model_name(ModelId id) const {
-        return std::string(Setting::file_prefix) + "_" + std::string(facts(id).file_suffix);
+        const bool tagged = Setting::backbone_flag != "vgg16" && index_of(id) >= index_of(ModelId::D);
+        return std::string(Setting::file_prefix) + "_" + (tagged ? std::string(Setting::backbone_flag) + "_" : "") +
+               std::string(facts(id).file_suffix);
+    }
+    // Model F's first trainable layer: --fine-tune-from, else the backbone's last stage.
+    [[nodiscard]] std::string finetune_from() const {
+        return options_.fine_tune_from.value_or(std::string(Setting::finetune_from));
     }
     [[nodiscard]] fs::path model_file(ModelId id) const { return out() / (model_name(id) + ".safetensors"); }
     [[nodiscard]] fs::path history_file(ModelId id) const { return out() / (model_name(id) + ".history.csv"); }
@@ -206,7 +214,10 @@ public:
     }
     // The backbone's input preparation: the flag with --data; the default task's is always
     // the chapter's (its backbone was pretrained on images scaled by 1/255).
-    [[nodiscard]] tn::Preprocessing preprocessing() const { return options_.preprocessing; }
+    // With another backbone (--backbone), that backbone's own unless --preprocessing says.
+    [[nodiscard]] tn::Preprocessing preprocessing() const {
+        return options_.preprocessing.value_or(Setting::backbone_preprocessing);
+    }
 
     // ---- The record ----------------------------------------------------------------
     void record(StepRecord step) {

@@ -10,8 +10,10 @@
 //                 saved in --out by an earlier run, or pretrained now)
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -35,7 +37,9 @@ struct ExperimentOptions {
     std::optional<fs::path> weights;  // the backbone's safetensors
     // Images per class and split: the default task's split sizes; with --data a cap (0: all).
     std::optional<std::size_t> train_per_class, validation_per_class, test_per_class;
-    typenet::Preprocessing preprocessing = typenet::Preprocessing::rescale;  // the book's
+    std::optional<typenet::Preprocessing> preprocessing;  // unset: the backbone's own (Setting)
+    std::string backbone = "vgg16";                       // --backbone: models D, E, F (with --data)
+    std::optional<std::string> fine_tune_from;           // --fine-tune-from: model F's first trainable layer
     std::string augmentation;           // "chapter", "mild" or "" (the setting's default)
     typenet::KerasConvention keras_convention = typenet::KerasConvention::keras2;  // whose augmentation pixels
     std::size_t pretrain_per_class = 6000;  // the default task's backbone: images per class (all)
@@ -57,6 +61,27 @@ inline std::vector<std::string> experiment_flags() {
 }
 inline std::vector<std::string> experiment_switches() { return {"summary", "quiet", "resume"}; }
 
+// The programs of models D, E and F, evaluate and chapter5 also take another backbone
+// (--backbone); model F's program and chapter5 the layer it is fine-tuned from.
+inline constexpr const char* backbone_names[] = {"vgg16", "resnet50", "mobilenetv2"};
+inline std::vector<std::string> with_backbone_flags(std::vector<std::string> flags, bool fine_tune = false) {
+    flags.push_back("backbone");
+    if (fine_tune) flags.push_back("fine-tune-from");
+    return flags;
+}
+inline std::string backbone_usage(bool fine_tune = false) {
+    std::string text =
+        "  --backbone NAME       models D, E, F on vgg16 (the book's, default), resnet50 or mobilenetv2 (Keras's\n"
+        "                        applications, include_top=False, at 150x150; with --data and --weights from\n"
+        "                        typenet-convert --model NAME); each brings its preprocessing (rescale, caffe,\n"
+        "                        tf); their files are <prefix>_<backbone>_<model>.safetensors\n";
+    if (fine_tune)
+        text +=
+            "  --fine-tune-from L    model F's first trainable layer (default block4_conv1; conv5_block1_1_conv for\n"
+            "                        resnet50, block_13_expand for mobilenetv2; block3_conv1 for the default task)\n";
+    return text;
+}
+
 inline std::string experiment_usage() {
     return "  --data DIR            the book's experiment: dataset_builder's output (training_data/,\n"
            "                        validation_data/, test_data/) at 150x150 RGB with VGG-16. Without it:\n"
@@ -72,8 +97,9 @@ inline std::string experiment_usage() {
            "  --threads N           CPU threads (default: all cores)\n"
            "  --train-per-class N   training images per class (default task: 1500; --data: keep N)\n"
            "  --validation-per-class N, --test-per-class N   the same for validation (500) and test (500)\n"
-           "  --preprocessing MODE  backbone input: rescale (RGB/255, the book's; 'chapter' says the same) or\n"
-           "                        caffe (Keras VGG-16 preprocess_input: BGR minus ImageNet means); default rescale\n"
+           "  --preprocessing MODE  backbone input: rescale (RGB/255, the book's; 'chapter' says the same), caffe\n"
+           "                        (Keras VGG-16 preprocess_input: BGR minus ImageNet means) or tf (x / 127.5 - 1);\n"
+           "                        default: the backbone's (rescale for VGG-16, as the book)\n"
            "  --augmentation KIND   chapter (rotation 50, shifts 0.2, shear 0.2, zoom 0.3, h-flip) or mild\n"
            "                        (h-flip, shifts 0.05); default: chapter for --data, mild for the default task\n"
            "  --keras-convention C  keras2 (the book's Keras 2 ImageDataGenerator, default) or keras3 (Keras 3's:\n"
@@ -107,6 +133,21 @@ inline ExperimentOptions parse_experiment_options(const CommandLine& cli) {
             cli.fail(e.what());
         }
     }
+    if (cli.has("backbone")) {
+        o.backbone = cli.text("backbone");
+        if (std::find(std::begin(backbone_names), std::end(backbone_names), o.backbone) == std::end(backbone_names))
+            cli.fail("--backbone takes vgg16, resnet50 or mobilenetv2, got '" + o.backbone + "'");
+#if !TYPENET_EXAMPLE_BACKBONES
+        if (o.backbone != "vgg16")
+            cli.fail("--backbone " + o.backbone + ": this build of the examples leaves ResNet-50 and MobileNetV2 "
+                     "out (configure with cmake -DTYPENET_EXAMPLE_BACKBONES=ON)");
+#endif
+        // --summary and --extract need no images; a run does.
+        if (o.backbone != "vgg16" && !cli.has("data") && !cli.has("summary") && !cli.has("extract"))
+            cli.fail("--backbone " + o.backbone + " runs on the book's 150x150 RGB images: give --data DIR (the "
+                     "default task's 28x28 grey images have the narrow VGG)");
+    }
+    if (cli.has("fine-tune-from")) o.fine_tune_from = cli.text("fine-tune-from");
     o.augmentation = cli.text("augmentation", "");
     if (!o.augmentation.empty() && o.augmentation != "chapter" && o.augmentation != "mild")
         cli.fail("--augmentation takes 'chapter' or 'mild', got '" + o.augmentation + "'");

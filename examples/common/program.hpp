@@ -13,6 +13,7 @@
 #include <iostream>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "common/experiment.hpp"
 #include "common/options.hpp"
@@ -23,7 +24,7 @@ namespace examples {
 
 template <class Setting>
 std::string setting_line(const Experiment<Setting>& exp) {
-    if constexpr (std::is_same_v<Setting, BookSetting>)
+    if constexpr (!std::is_same_v<Setting, FashionSetting>)
         return "the book's experiment: " +
                (exp.options().data ? "cats vs dogs from " + exp.options().data->string() + ", " : std::string()) +
                "150x150 RGB, " + std::string(Setting::backbone_title);
@@ -54,6 +55,31 @@ template <class Body>
 int run_experiment(const ExperimentOptions& options, const std::string& what, Body&& body) {
     if (options.book()) return run_in<BookSetting>(options, what, body);
     return run_in<FashionSetting>(options, what, body);
+}
+
+// The book's setting for --backbone (vgg16, resnet50, mobilenetv2), handed to `body` as a
+// type (std::type_identity<Setting>): models D, E and F, evaluate and chapter5. The other
+// backbones' models are compiled apart (examples/backbones/, declared `extern template` by
+// each program); a build without them (TYPENET_EXAMPLE_BACKBONES off) refuses the flag when
+// parsing it and never names their settings here.
+template <class Body>
+decltype(auto) with_book_backbone(const std::string& backbone, Body&& body) {
+#if TYPENET_EXAMPLE_BACKBONES
+    if (backbone == "resnet50") return body(std::type_identity<ResNet50Setting>{});
+    if (backbone == "mobilenetv2") return body(std::type_identity<MobileNetV2Setting>{});
+#else
+    (void)backbone;
+#endif
+    return body(std::type_identity<BookSetting>{});
+}
+
+// run_experiment for the programs that take --backbone.
+template <class Body>
+int run_with_backbone(const ExperimentOptions& options, const std::string& what, Body&& body) {
+    if (!options.book()) return run_in<FashionSetting>(options, what, body);
+    return with_book_backbone(options.backbone, [&](auto setting) {
+        return run_in<typename decltype(setting)::type>(options, what, body);
+    });
 }
 
 }  // namespace examples

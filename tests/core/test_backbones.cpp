@@ -162,14 +162,35 @@ void check_summary(const std::string& got, const std::string& file) {
     }
     BOOST_TEST(!std::getline(a, la), file << ": summary has extra lines");
 }
+
+// The layers' names in the order Keras's summary lists them (its model.layers), input_1 left out.
+std::vector<std::string> keras_order(const std::string& file) {
+    std::ifstream in(std::string(TYPENET_FIXTURES_DIR) + "/summaries/" + file);
+    std::vector<std::string> names;
+    for (std::string line; std::getline(in, line);) {
+        const std::size_t type = line.find(" (");
+        if (line.empty() || line[0] == ' ' || line[0] == '_' || line[0] == '=' || type == std::string::npos) continue;
+        const std::string name = line.substr(0, type);
+        if (name != "Layer" && name != "input_1") names.push_back(name);
+    }
+    return names;
+}
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(resnet50_summary_matches_keras) {
     auto model = std::make_unique<tn::zoo::ResNet50Base<224, 224>>(tn::no_initialization);
     check_summary(tn::summary_string(*model), "resnet50_base_224.txt");
+    // The model walks its layers in Keras's order too (set_trainable_from, print_trainable):
+    // conv2_block1_0_conv after conv2_block1_2_relu.
+    const auto keras = keras_order("resnet50_base_224.txt");
+    BOOST_TEST(keras.size() == 174u);
+    BOOST_TEST(names_of(*model) == keras, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(mobilenetv2_summary_matches_keras) {
     auto model = std::make_unique<tn::zoo::MobileNetV2Base<150, 150>>(tn::no_initialization);
     check_summary(tn::summary_string(*model), "mobilenetv2_base_150.txt");
+    const auto keras = keras_order("mobilenetv2_base_150.txt");
+    BOOST_TEST(keras.size() == 153u);
+    BOOST_TEST(names_of(*model) == keras, boost::test_tools::per_element());
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <xtensor/xtensor.hpp>
@@ -132,6 +133,44 @@ BOOST_AUTO_TEST_CASE(the_models_own_layers) {
     BOOST_TEST(model.trainable_param_count() == after);
     model.set_trainable("block1_1_bn", true);
     BOOST_TEST(model.get<"block1_1_bn">().trainable);
+}
+
+BOOST_AUTO_TEST_CASE(layers_are_walked_in_keras_order) {
+    // Keras lists a graph's layers farther from the merge first (ResNet-50's summary: 1_conv,
+    // 1_bn, 1_relu, 2_conv, ..., 0_conv, 3_conv, 0_bn, 3_bn, add). The walk behind
+    // set_trainable_from and the trainable table follows the functional summary's rows, which
+    // tests/core/test_backbones.cpp checks against Keras's own ResNet-50 and MobileNetV2.
+    using Functional = tn::Model<"functional", tn::Input<8, 7, 3>, Projection, tn::ReLU, Identity>;
+    Functional model;
+    std::vector<std::string> walked;
+    model.for_each_layer([&](const auto& layer, int) {
+        using L = std::remove_cvref_t<decltype(layer)>;
+        if constexpr (!L::is_model) walked.push_back(std::string(L::name.view()));
+    });
+    const std::vector<std::string> keras{"block1_1_conv", "block1_1_bn", "block1_0_conv", "block1_1_relu",
+                                         "block1_0_bn",   "block1_2_conv", "block1_add",  "re_lu_1",
+                                         "block2_1_conv", "block2_2_conv", "block2_add"};
+    BOOST_TEST(walked == keras, boost::test_tools::per_element());
+    // The summary's rows, a separate code path (model/summary.hpp), in the same order.
+    const std::string summary = tn::summary_string(model);
+    std::size_t at = 0;
+    for (const auto& name : keras) {
+        const std::size_t found = summary.find("\n" + name + " (", at);
+        BOOST_TEST_REQUIRE(found != std::string::npos, name << " after offset " << at << "\n" << summary);
+        at = found + 1;
+    }
+    // Fine-tuning from the residual path's first layer trains the projection shortcut too.
+    model.set_trainable_from("block1_1_conv");
+    BOOST_TEST(model.get<"block1_0_conv">().trainable);
+    BOOST_TEST(model.get<"block1_0_bn">().trainable);
+    model.set_trainable_from("block1_1_relu");  // after block1_0_conv, before block1_0_bn
+    BOOST_TEST(!model.get<"block1_0_conv">().trainable);
+    BOOST_TEST(!model.get<"block1_1_bn">().trainable);
+    BOOST_TEST(model.get<"block1_0_bn">().trainable);
+    model.set_trainable_from("block1_0_bn");
+    BOOST_TEST(!model.get<"block1_0_conv">().trainable);
+    BOOST_TEST(!model.get<"block1_1_relu">().trainable);
+    BOOST_TEST(model.get<"block1_2_conv">().trainable);
 }
 
 BOOST_AUTO_TEST_CASE(fit_reaches_the_layers_of_a_block) {

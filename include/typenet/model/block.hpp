@@ -15,13 +15,15 @@
 //
 // As in a Keras functional model, a block's layers are the model's own layers: summaries
 // list them one per row followed by the merge layer, weights are named "<layer>/<weight>"
-// without the block's name, set_trainable / set_trainable_from / get<"name"> reach them.
+// without the block's name, set_trainable / set_trainable_from / get<"name"> reach them, and
+// the model walks them in Keras's order (farther from the merge first, then the merge).
 // Layers inside a block must be named explicitly (Keras's applications name them all):
 // automatic names would restart in each branch and collide.
 // A Model holding blocks prints Keras's functional summary, with its "Connected to" column
 // (model/summary.hpp).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <string_view>
@@ -113,6 +115,15 @@ public:
     static constexpr bool identity = false;
     BranchRuntime() : base(no_initialization) {}
 };
+
+// Layers of a branch at its top level (none for the identity).
+template <class Runtime>
+constexpr std::size_t branch_length() {
+    if constexpr (Runtime::identity)
+        return 0;
+    else
+        return Runtime::layer_count;
+}
 
 // The merge layer as the model sees it: a row in the summary, a leaf with no weights.
 template <class Out, class Device, FixedString Name, FixedString KerasType>
@@ -210,6 +221,12 @@ public:
     static constexpr bool is_block = true;  // but they are the model's own (no name prefix, own rows)
     static constexpr bool ok = branches_ok && merge_ok;
     static constexpr std::size_t branch_count = sizeof...(Branches);
+    // Layers in the longest branch (an identity branch has none).
+    static constexpr std::size_t longest_branch = [] {
+        std::size_t most = 0;
+        ((most = std::max(most, detail::branch_length<detail::BranchRuntime<Device, In, Name, Branches>>())), ...);
+        return most;
+    }();
     static constexpr std::size_t param_count = (std::size_t{0} + ... + detail::BranchRuntime<Device, In, Name, Branches>::param_count);
     static constexpr std::size_t state_count = (std::size_t{0} + ... + detail::BranchRuntime<Device, In, Name, Branches>::state_count);
 
@@ -231,14 +248,18 @@ public:
         else
             return get_from<LayerName, 0>();
     }
+    // The block's layers in Keras's order (its model.layers, its summary): farther from the
+    // merge first, ties in branch order, then the merge layer. set_trainable_from walks this,
+    // so fine-tuning a ResNet "from conv5_block1_1_conv on" trains that block's projection
+    // shortcut (conv5_block1_0_conv, listed after conv5_block1_2_relu) as Keras does.
     template <class Visitor>
     void for_each_layer(Visitor&& visit, int depth = 0) {
-        std::apply([&](auto&... b) { (b.for_each_layer(visit, depth), ...); }, branches_);
+        keras_walk<longest_branch>(*this, visit, depth);
         visit(merge_, depth);
     }
     template <class Visitor>
     void for_each_layer(Visitor&& visit, int depth = 0) const {
-        std::apply([&](const auto&... b) { (b.for_each_layer(visit, depth), ...); }, branches_);
+        keras_walk<longest_branch>(*this, visit, depth);
         visit(merge_, depth);
     }
     template <class Visitor>
@@ -292,6 +313,32 @@ public:
     }
 
 private:
+    // Keras's order: for each distance to the merge, from the longest branch's down to 1, the
+    // layer at that distance of each branch that has one, in branch order.
+    template <std::size_t Distance, class Self, class Visitor>
+    static void keras_walk(Self& self, Visitor& visit, int depth) {
+        if constexpr (Distance > 0) {
+            [&]<std::size_t... I>(std::index_sequence<I...>) {
+                (visit_at<I, Distance>(self, visit, depth), ...);
+            }(std::make_index_sequence<branch_count>{});
+            keras_walk<Distance - 1>(self, visit, depth);
+        }
+    }
+    template <std::size_t I, std::size_t Distance, class Self, class Visitor>
+    static void visit_at(Self& self, Visitor& visit, int depth) {
+        constexpr std::size_t length = detail::branch_length<runtime_at<I>>();
+        if constexpr (length >= Distance) {
+            auto& layer = std::get<I>(self.branches_).template layer<length - Distance>();
+            using L = std::remove_cvref_t<decltype(layer)>;
+            if constexpr (is_block_v<L>) {
+                layer.for_each_layer(visit, depth);  // a block inside a branch: its own layers, as the model's
+            } else {
+                visit(layer, depth);
+                if constexpr (L::is_model) layer.for_each_layer(visit, depth + 1);
+            }
+        }
+    }
+
     template <FixedString LayerName, std::size_t I>
     auto& get_from() {
         if constexpr (runtime_at<I>::template contains<LayerName>())
