@@ -6,7 +6,7 @@ set -euo pipefail
 build=${1:-build}
 shift || true
 program=$build/benchmarks/distributed
-[ -x "$program" ] || { echo "distributed.sh: $program not built (needs MPI: cmake --build $build --target distributed)"; exit 1; }
+[ -x "$program" ] || { echo "distributed.sh: $program not built (needs MPI and -DTYPENET_BUILD_BENCHMARKS=ON: cmake --build $build --target distributed)"; exit 1; }
 root=()
 if [ "$(id -u)" -eq 0 ]; then root=(--allow-run-as-root); fi
 echo "== 1 process"
