@@ -78,21 +78,11 @@ def time_steps(step, warmup, iterations):
     return (time.perf_counter() - start) / iterations
 
 
-def vgg16_forward(device, warmup, iterations):
-    batch = 32
-    model = vgg16_base().to(device).eval()
-    x = torch.rand(batch, 3, 150, 150, device=device)
-
-    def step():
-        with torch.no_grad():
-            model(x)
-    return batch, time_steps(step, warmup, iterations)
-
-
-def backbone_forward(build, device, warmup, iterations):
+def backbone_forward(build, device, warmup, iterations, size=224):
+    """Inference of batch 32 at size x size on a batch already on the GPU."""
     batch = 32
     model = build().to(device).eval()
-    x = torch.rand(batch, 3, 224, 224, device=device)
+    x = torch.rand(batch, 3, size, size, device=device)
 
     def step():
         with torch.no_grad():
@@ -131,7 +121,7 @@ def train_workload(model, learning_rate, device, warmup, iterations):
 
 
 WORKLOADS = {
-    "vgg16-forward": vgg16_forward,
+    "vgg16-forward": lambda d, w, i: backbone_forward(vgg16_base, d, w, i, size=150),
     "basic-cnn-train": lambda d, w, i: train_workload(basic_cnn(), 1e-4, d, w, i),
     "finetune-train": lambda d, w, i: train_workload(vgg_transfer(), 1e-5, d, w, i),
     "resnet50-forward": lambda d, w, i: backbone_forward(resnet50_base, d, w, i),

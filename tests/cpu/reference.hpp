@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <random>
+#include <string_view>
 #include <vector>
 
 #include "typenet/backend/kernels.hpp"
@@ -36,6 +37,19 @@ inline std::vector<float> random_values(std::size_t count, unsigned seed, float 
     std::vector<float> v(count);
     for (auto& x : v) x = dist(rng);
     return v;
+}
+
+// Random gamma, beta and moving statistics (variance in [0.5, 2]) in every
+// BatchNormalization of a network: a trained network's are not 1, 0, 0, 1.
+template <class Net>
+void randomise_batch_norms(Net& net) {
+    unsigned seed = 100;
+    net.for_each_weight([&](std::string_view, auto& tensor, bool) {
+        const std::string_view name = tensor.name;
+        if (name == "gamma") tensor.set_values(random_values(tensor.size(), ++seed, 0.5f, 1.5f));
+        if (name == "beta" || name == "moving_mean") tensor.set_values(random_values(tensor.size(), ++seed));
+        if (name == "moving_variance") tensor.set_values(random_values(tensor.size(), ++seed, 0.5f, 2.0f));
+    });
 }
 
 // Input pixel (row, col) under output (i, j) and kernel tap (a, b); false in the padding.

@@ -43,19 +43,6 @@ std::vector<float> rounded(std::vector<float> v) {
 
 std::size_t products() { return bf16::products_run().load(); }
 
-// Random gamma, beta and moving statistics in every BatchNormalization (a trained
-// network's are not 1, 0, 0, 1).
-template <class Net>
-void randomise_batch_norms(Net& net) {
-    unsigned seed = 100;
-    net.for_each_weight([&](std::string_view, auto& tensor, bool) {
-        const std::string_view name = tensor.name;
-        if (name == "gamma") tensor.set_values(cpu_test::random_values(tensor.size(), ++seed, 0.5f, 1.5f));
-        if (name == "beta" || name == "moving_mean") tensor.set_values(cpu_test::random_values(tensor.size(), ++seed));
-        if (name == "moving_variance") tensor.set_values(cpu_test::random_values(tensor.size(), ++seed, 0.5f, 2.0f));
-    });
-}
-
 template <class Net>
 std::vector<float> features(Net& net, const std::vector<float>& x, std::size_t batch, tn::Precision p,
                             tn::Mode mode = tn::Mode::infer) {
@@ -75,7 +62,7 @@ template <class Net>
 Accuracy backbone_accuracy(const char* name, std::size_t conv_layers) {
     constexpr std::size_t batch = 2;
     auto net = std::make_unique<Net>(11);
-    randomise_batch_norms(*net);
+    cpu_test::randomise_batch_norms(*net);
     // Caffe-style preprocessed pixels (keras.applications' VGG16 and ResNet50): about -124..151.
     const auto x = cpu_test::random_values(batch * Net::input_shape::size, 3, -124.0f, 151.0f);
     const auto fp32 = features(*net, x, batch, tn::Precision::fp32);

@@ -30,16 +30,6 @@ using Net = tn::Sequential<
 
 constexpr std::size_t batch = 3;
 
-// Random gamma, beta and moving statistics (variance in [0.5, 2]) in every BatchNormalization.
-void randomise_batch_norms(Net& net) {
-    unsigned seed = 100;
-    net.for_each_weight([&](std::string_view, auto& tensor, bool) {
-        const std::string_view name = tensor.name;
-        if (name == "gamma") tensor.set_values(cpu_test::random_values(tensor.size(), ++seed, 0.5f, 1.5f));
-        if (name == "beta" || name == "moving_mean") tensor.set_values(cpu_test::random_values(tensor.size(), ++seed));
-        if (name == "moving_variance") tensor.set_values(cpu_test::random_values(tensor.size(), ++seed, 0.5f, 2.0f));
-    });
-}
 
 std::vector<float> run(Net& net, const std::vector<float>& x, tn::Mode mode, bool fold) {
     tn::set_batch_norm_folding(fold);
@@ -58,7 +48,7 @@ std::vector<float> first_layer_output(const Net& net) {
 
 BOOST_AUTO_TEST_CASE(folded_inference_equals_unfolded_within_rounding) {
     Net net(7);
-    randomise_batch_norms(net);
+    cpu_test::randomise_batch_norms(net);
     const auto x = cpu_test::random_values(batch * Net::input_shape::size, 1);
     const auto unfolded = run(net, x, tn::Mode::infer, false);
     const auto folded = run(net, x, tn::Mode::infer, true);
@@ -70,7 +60,7 @@ BOOST_AUTO_TEST_CASE(folded_inference_equals_unfolded_within_rounding) {
 
 BOOST_AUTO_TEST_CASE(the_fold_runs_in_inference) {
     Net net(8);
-    randomise_batch_norms(net);
+    cpu_test::randomise_batch_norms(net);
     const auto x1 = cpu_test::random_values(batch * Net::input_shape::size, 2);
     const auto x2 = cpu_test::random_values(batch * Net::input_shape::size, 3);
     run(net, x1, tn::Mode::infer, false);
@@ -85,8 +75,8 @@ BOOST_AUTO_TEST_CASE(training_mode_is_never_folded) {
     const auto x = cpu_test::random_values(batch * Net::input_shape::size, 4);
     for (bool frozen : {false, true}) {
         Net a(9), b(9);
-        randomise_batch_norms(a);
-        randomise_batch_norms(b);
+        cpu_test::randomise_batch_norms(a);
+        cpu_test::randomise_batch_norms(b);
         if (frozen) {  // frozen BatchNormalization runs in inference mode inside fit()
             a.set_trainable(false);
             b.set_trainable(false);
@@ -106,8 +96,8 @@ BOOST_AUTO_TEST_CASE(backward_after_a_folded_forward_gets_the_unfolded_gradients
     const auto dy = cpu_test::random_values(batch * Net::output_shape::size, 6);
     std::vector<float> dx_folded(x.size()), dx_unfolded(x.size());
     Net a(10), b(10);
-    randomise_batch_norms(a);
-    randomise_batch_norms(b);
+    cpu_test::randomise_batch_norms(a);
+    cpu_test::randomise_batch_norms(b);
     const auto ya = run(a, x, tn::Mode::infer, true);
     const auto yb = run(b, x, tn::Mode::infer, false);
     a.backward(x.data(), ya.data(), dy.data(), dx_folded.data(), batch, false);
