@@ -27,6 +27,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "typenet/backend/cpu/conv2d.hpp"
 #include "typenet/backend/cpu/elementwise.hpp"
 #include "typenet/backend/cpu/parallel.hpp"
 #include "typenet/backend/cpu/scratch.hpp"
@@ -107,41 +108,14 @@ TYPENET_BF16_TARGET inline void convert(const float* src, bits* dst, std::size_t
     }
 }
 
-// Rows [first, first + count) of the batch's patch matrix in bf16, each `stride` values
-// long (the patch, then zeros).
+// Rows [first, first + count) of the batch's patch matrix in bf16 (conv2d.hpp's im2col
+// rows, rounded while gathered), each `stride` values long (the patch, then zeros).
 TYPENET_BF16_TARGET inline void gather_patches(const ConvGeometry& g, const float* x, std::size_t first,
                                                std::size_t count, std::size_t stride, bits* rows) {
-    const std::size_t span = g.kernel_w * g.in_c, taps = g.patch_size(), pixels = g.out_pixels();
-    for (std::size_t r = 0; r < count; ++r) {
-        const std::size_t row_index = first + r, n = row_index / pixels, p = row_index % pixels;
-        const std::size_t oy = p / g.out_w, ox = p % g.out_w;
-        const float* image = x + n * g.in_size();
-        bits* row = rows + r * stride;
-        const std::ptrdiff_t y0 = static_cast<std::ptrdiff_t>(oy * g.stride_h) - static_cast<std::ptrdiff_t>(g.pad_top);
-        const std::ptrdiff_t x0 = static_cast<std::ptrdiff_t>(ox * g.stride_w) - static_cast<std::ptrdiff_t>(g.pad_left);
-        const bool inside_x = x0 >= 0 && x0 + static_cast<std::ptrdiff_t>(g.kernel_w) <= static_cast<std::ptrdiff_t>(g.in_w);
-        for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-            bits* dst = row + ky * span;
-            const std::ptrdiff_t iy = y0 + static_cast<std::ptrdiff_t>(ky);
-            if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.in_h)) {
-                std::memset(dst, 0, span * sizeof(bits));
-                continue;
-            }
-            const float* src_row = image + static_cast<std::size_t>(iy) * g.in_w * g.in_c;
-            if (inside_x) {  // the window row is contiguous in NHWC
-                convert(src_row + static_cast<std::size_t>(x0) * g.in_c, dst, span);
-                continue;
-            }
-            for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
-                const std::ptrdiff_t ix = x0 + static_cast<std::ptrdiff_t>(kx);
-                if (ix < 0 || ix >= static_cast<std::ptrdiff_t>(g.in_w))
-                    std::memset(dst + kx * g.in_c, 0, g.in_c * sizeof(bits));
-                else
-                    convert(src_row + static_cast<std::size_t>(ix) * g.in_c, dst + kx * g.in_c, g.in_c);
-            }
-        }
-        std::memset(row + taps, 0, (stride - taps) * sizeof(bits));
-    }
+    im2col_rows_as(g, x, first, count, stride, rows,
+                   [](const float* src, bits* dst, std::size_t n) { convert(src, dst, n); });
+    const std::size_t taps = g.patch_size();
+    for (std::size_t r = 0; r < count; ++r) std::memset(rows + r * stride + taps, 0, (stride - taps) * sizeof(bits));
 }
 
 TYPENET_BF16_TARGET inline __mmask16 first_lanes(std::size_t n) {

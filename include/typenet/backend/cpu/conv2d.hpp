@@ -42,9 +42,13 @@ inline ConvMethod conv_method() { return conv_algorithm(); }
 
 // Patch rows [first, first + count) of the whole batch's im2col matrix (row = image *
 // out_pixels + oy * out_w + ox): row (oy, ox) holds the (kh, kw, cin) window, zeros where
-// the window hangs over the padding, in the Keras kernel layout (kh, kw, cin, cout).
-inline void im2col_rows(const ConvGeometry& g, const float* x, std::size_t first, std::size_t count, float* columns) {
-    const std::size_t row_len = g.patch_size();
+// the window hangs over the padding, in the Keras kernel layout (kh, kw, cin, cout). Rows
+// are `row_stride` elements of T apart (at least the patch size; what lies past the patch
+// is the caller's); copy(src, dst, n) turns n input floats into T (a memcpy for float, a
+// rounding for bf16 in backend/cpu/bf16.hpp).
+template <class T, class Copy>
+void im2col_rows_as(const ConvGeometry& g, const float* x, std::size_t first, std::size_t count, std::size_t row_stride,
+                    T* columns, Copy&& copy) {
     const std::size_t span = g.kernel_w * g.in_c;
     const std::size_t pixels = g.out_pixels();
     for (std::size_t r = 0; r < count; ++r) {
@@ -52,32 +56,38 @@ inline void im2col_rows(const ConvGeometry& g, const float* x, std::size_t first
         const std::size_t n = row_index / pixels, p = row_index % pixels;
         const std::size_t oy = p / g.out_w, ox = p % g.out_w;
         const float* image = x + n * g.in_size();
-        float* row = columns + r * row_len;
+        T* row = columns + r * row_stride;
         const std::ptrdiff_t y0 = static_cast<std::ptrdiff_t>(oy * g.stride_h) - static_cast<std::ptrdiff_t>(g.pad_top);
         const std::ptrdiff_t x0 = static_cast<std::ptrdiff_t>(ox * g.stride_w) - static_cast<std::ptrdiff_t>(g.pad_left);
         const bool inside_x = x0 >= 0 && x0 + static_cast<std::ptrdiff_t>(g.kernel_w) <= static_cast<std::ptrdiff_t>(g.in_w);
         for (std::size_t ky = 0; ky < g.kernel_h; ++ky) {
-            float* dst = row + ky * span;
+            T* dst = row + ky * span;
             const std::ptrdiff_t iy = y0 + static_cast<std::ptrdiff_t>(ky);
             if (iy < 0 || iy >= static_cast<std::ptrdiff_t>(g.in_h)) {
-                std::memset(dst, 0, span * sizeof(float));
+                std::memset(dst, 0, span * sizeof(T));
                 continue;
             }
             const float* src_row = image + static_cast<std::size_t>(iy) * g.in_w * g.in_c;
             if (inside_x) {  // the whole window row is contiguous in NHWC
-                std::memcpy(dst, src_row + static_cast<std::size_t>(x0) * g.in_c, span * sizeof(float));
+                copy(src_row + static_cast<std::size_t>(x0) * g.in_c, dst, span);
                 continue;
             }
             for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
                 const std::ptrdiff_t ix = x0 + static_cast<std::ptrdiff_t>(kx);
-                float* d = dst + kx * g.in_c;
+                T* d = dst + kx * g.in_c;
                 if (ix < 0 || ix >= static_cast<std::ptrdiff_t>(g.in_w))
-                    std::memset(d, 0, g.in_c * sizeof(float));
+                    std::memset(d, 0, g.in_c * sizeof(T));
                 else
-                    std::memcpy(d, src_row + static_cast<std::size_t>(ix) * g.in_c, g.in_c * sizeof(float));
+                    copy(src_row + static_cast<std::size_t>(ix) * g.in_c, d, g.in_c);
             }
         }
     }
+}
+
+// The float im2col rows, packed (row stride = patch size).
+inline void im2col_rows(const ConvGeometry& g, const float* x, std::size_t first, std::size_t count, float* columns) {
+    im2col_rows_as(g, x, first, count, g.patch_size(), columns,
+                   [](const float* src, float* dst, std::size_t n) { std::memcpy(dst, src, n * sizeof(float)); });
 }
 
 // The adjoint of im2col_rows: adds patch-row gradients [first, first + count) back
