@@ -356,6 +356,13 @@ private:
         const StepTotals totals{totals_host_[0], totals_host_[1], totals_host_[2]};
         if (totals.invalid_labels != 0.0 || !std::isfinite(totals.loss_sum)) return totals;  // nothing applied
         model_->backward(input_.data(), output_.data(), gradient_.data(), nullptr, n, wiring_.wrt_preactivation);
+        apply_optimizer();
+        return totals;
+    }
+
+    // The optimizer's step on every trainable parameter from its gradient (its slots zeroed
+    // on first use), then the iteration count: the end of every kind of training step.
+    void apply_optimizer() {
         const std::size_t slots = optimizer_.slot_count();
         for (Slot& slot : slots_) {
             if (!*slot.trainable) continue;
@@ -366,7 +373,6 @@ private:
             optimizer_.apply(iterations_, *slot.parameter, std::span<Buffer<device>>(slot.state.data(), slots));
         }
         ++iterations_;
-        return totals;
     }
 
     // ---- Training state (train/training_state.hpp) ---------------------------------------

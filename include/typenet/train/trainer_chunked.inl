@@ -47,16 +47,7 @@
                     tensors_.push_back({slot.parameter->grad.data(), slot.parameter->size(), !std::is_same_v<device, cpu>});
             group->ordered_sum(tensors_, n == 0);
         }
-        const std::size_t slots = optimizer_.slot_count();
-        for (Slot& slot : slots_) {
-            if (!*slot.trainable) continue;
-            if (!slot.ready) {
-                for (std::size_t k = 0; k < slots; ++k) slot.state[k].ensure_zeroed(slot.parameter->size());
-                slot.ready = true;
-            }
-            optimizer_.apply(iterations_, *slot.parameter, std::span<Buffer<device>>(slot.state.data(), slots));
-        }
-        ++iterations_;
+        apply_optimizer();
         return summed;
     }
 

@@ -128,16 +128,7 @@
             }
         }
         group.finish_gradients();  // also sends any tensor backward did not report
-        const std::size_t slots = optimizer_.slot_count();
-        for (Slot& slot : slots_) {
-            if (!*slot.trainable) continue;
-            if (!slot.ready) {
-                for (std::size_t k = 0; k < slots; ++k) slot.state[k].ensure_zeroed(slot.parameter->size());
-                slot.ready = true;
-            }
-            optimizer_.apply(iterations_, *slot.parameter, std::span<Buffer<device>>(slot.state.data(), slots));
-        }
-        ++iterations_;
+        apply_optimizer();
         return summed;
     }
 
