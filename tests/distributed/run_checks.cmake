@@ -26,6 +26,15 @@ function(launch ranks out result output)
   set(${output} "${text}" PARENT_SCOPE)
 endfunction()
 
+# mpi_train --compare of two weight files (within 1e-4 relative), printed; `failure` if not.
+function(compare_weights what a b failure)
+  execute_process(COMMAND ${PROGRAM} --compare ${a} ${b} RESULT_VARIABLE code OUTPUT_VARIABLE text ERROR_VARIABLE text)
+  message("${what}:\n${text}")
+  if(NOT code STREQUAL "0")
+    message(FATAL_ERROR "${failure}")
+  endif()
+endfunction()
+
 if(CHECK STREQUAL "parity")
   execute_process(COMMAND ${MPIEXEC} ${NP_FLAG} 2 ${PREFLAGS} ${PROGRAM} --stepwise --threads 1
                   TIMEOUT 240 RESULT_VARIABLE code OUTPUT_VARIABLE text ERROR_VARIABLE text)
@@ -63,12 +72,8 @@ elseif(CHECK STREQUAL "free_run_parity")
       message(FATAL_ERROR "the 2-rank run ${run} with --reduction-chunk 16 failed")
     endif()
   endforeach()
-  execute_process(COMMAND ${PROGRAM} --compare ${WORK}/one.safetensors ${WORK}/two_a.safetensors
-                  RESULT_VARIABLE code OUTPUT_VARIABLE text ERROR_VARIABLE text)
-  message("1 rank against 2 ranks after 100 free steps:\n${text}")
-  if(NOT code STREQUAL "0")
-    message(FATAL_ERROR "after 100 free steps with fixed-order sums, 2 ranks are not the 1-rank model within 1e-4")
-  endif()
+  compare_weights("1 rank against 2 ranks after 100 free steps" ${WORK}/one.safetensors ${WORK}/two_a.safetensors
+                  "after 100 free steps with fixed-order sums, 2 ranks are not the 1-rank model within 1e-4")
   execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${WORK}/one.safetensors ${WORK}/two_a.safetensors
                   RESULT_VARIABLE code)
   if(code STREQUAL "0")
@@ -81,12 +86,8 @@ elseif(CHECK STREQUAL "free_run_parity")
   endif()
   # 4 ranks: two levels of pairwise sums, and rank 0's slice of the 3 chunks is empty.
   launch(4 ${WORK}/four.safetensors code text --threads 1 --reduction-chunk 16)
-  execute_process(COMMAND ${PROGRAM} --compare ${WORK}/one.safetensors ${WORK}/four.safetensors
-                  RESULT_VARIABLE code OUTPUT_VARIABLE text ERROR_VARIABLE text)
-  message("1 rank against 4 ranks:\n${text}")
-  if(NOT code STREQUAL "0")
-    message(FATAL_ERROR "after 100 free steps with fixed-order sums, 4 ranks are not the 1-rank model within 1e-4")
-  endif()
+  compare_weights("1 rank against 4 ranks" ${WORK}/one.safetensors ${WORK}/four.safetensors
+                  "after 100 free steps with fixed-order sums, 4 ranks are not the 1-rank model within 1e-4")
   # 3 ranks cannot split the halving tree: every rank refuses before training, no hang.
   launch(3 ${WORK}/three.safetensors code text --threads 1 --reduction-chunk 16)
   if(code STREQUAL "0" OR code MATCHES "timeout" OR NOT text MATCHES "power-of-two number of ranks, not 3")
