@@ -37,6 +37,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -245,9 +246,12 @@ inline SafetensorsHeader read_safetensors_header(const InputFile& in) {
     }
 
     // The tensors must tile the data section: sorted by offset, each starts where the
-    // one before ended, the first at 0 and the last at the end of the file.
-    std::stable_sort(result.entries.begin(), result.entries.end(),
-                     [](const auto& a, const auto& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
+    // one before ended, the first at 0 and the last at the end of the file. Ties fall back
+    // to the name, so an error names the same tensors whatever the header's order (and no
+    // std::stable_sort, whose buffer clang 19 warns about in libstdc++ 12).
+    std::sort(result.entries.begin(), result.entries.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.begin, a.end, a.name) < std::tie(b.begin, b.end, b.name);
+    });
     const std::uint64_t data_size = in.size() - result.data_start;
     std::uint64_t expected = 0;
     const SafetensorsEntry* previous = nullptr;
