@@ -203,7 +203,7 @@ TYPENET_SIMD_INLINE void direct_runs(const ConvGeometry& g, const float* x, std:
 template <std::size_t Vectors, std::size_t Pixels>
 TYPENET_SIMD_INLINE void direct_pixels(const float* base, const std::size_t* offsets, std::size_t step,
                                        std::size_t taps, std::size_t run, const float* kernel, std::size_t K,
-                                       const simd::vfloat* bias, const ReLUClamp& relu, float* y) {
+                                       const simd::vfloat* bias, ReLUClamp relu, float* y) {
     simd::vfloat acc[Pixels][Vectors];
 TYPENET_UNROLL(16)
     for (std::size_t q = 0; q < Pixels; ++q)

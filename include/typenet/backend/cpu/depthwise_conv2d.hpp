@@ -69,7 +69,7 @@ inline bool simd3x3_applies(const ConvGeometry& g) {
 // One output row oy of one image, channels [c, c + width) (out_row points at channel c): nine taps (the kernel in w[],
 // taps in the padding skipped), four pixels at a time in the interior.
 TYPENET_SIMD_INLINE void depthwise3x3_row(const ConvGeometry& g, const float* image, std::size_t oy, std::size_t c,
-                                          std::size_t width, const float* kernel, const float* bias, const ReLUClamp& relu,
+                                          std::size_t width, const float* kernel, const float* bias, ReLUClamp relu,
                                           float* out_row) {
     using simd::vfloat;
     const std::size_t C = g.in_c, S = g.stride_w;

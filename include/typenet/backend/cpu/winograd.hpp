@@ -302,6 +302,7 @@ void transform_outputs(const TileJob& job, std::size_t t0, std::size_t count, co
     constexpr std::size_t n = Size<Tile>::window, P = Size<Tile>::points;
     const ConvGeometry& g = job.g;
     const std::size_t K = g.filters;
+    const ReLUClamp relu = job.relu;  // a local: the stores below cannot alias it
     simd::run([&]() TYPENET_SIMD {
         vfloat m[P], s[Tile * n], o[Tile * Tile];
         for (std::size_t b = 0; b < count; ++b) {
@@ -320,7 +321,7 @@ void transform_outputs(const TileJob& job, std::size_t t0, std::size_t count, co
                 for (std::size_t i = 0; i < rows; ++i)
                     for (std::size_t j = 0; j < cols; ++j) {
                         vfloat v = o[i * Tile + j] + bias;
-                        apply_relu_clamp(job.relu, v);  // NaN passes, as in TensorFlow
+                        apply_relu_clamp(relu, v);  // NaN passes, as in TensorFlow
                         float* at = image + ((p.oy0 + i) * g.out_w + p.ox0 + j) * K + k;
                         simd::store_n(at, v, width);
                     }
