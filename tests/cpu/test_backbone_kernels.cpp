@@ -2,9 +2,13 @@
 // double): the SIMD 3x3 depthwise convolution (stride 1 'same', stride 2 'valid' after
 // Keras's correct_pad, channel counts with and without a partial register, inputs
 // smaller than the four-pixel blocks), and 1x1 convolutions as a GEMM on the pixels
-// (stride 1 in place, stride 2 subsampled), under each instruction set.
+// (stride 1 in place, stride 2 subsampled), and ReLU with a ceiling against its one-element
+// rule, under each instruction set.
 #include <boost/test/unit_test.hpp>
 
+#include <cmath>
+#include <iterator>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -125,4 +129,41 @@ BOOST_AUTO_TEST_CASE(pointwise_convolutions_are_gemms_on_the_pixels) {
         check_pointwise(11, 10, 8, 16, 3, 2);  // stride 3: subsampling works for any stride
     }
     BOOST_TEST(!ck::conv_detail::pointwise_applies(cpu_test::geometry(8, 8, 16, 3, 16, 1, false)));
+}
+
+// ReLU with a ceiling (MobileNetV2's ReLU6), vectorised in blocks: against the one-element
+// rule on lengths that end inside a register and inside a thread block, with the kinks
+// themselves (0, -0, max_value), NaN and infinities in the input, and an infinite ceiling.
+BOOST_AUTO_TEST_CASE(relu_with_ceiling_matches_the_one_element_rule) {
+    const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+    for (ck::simd::Isa isa : isas_here()) {
+        IsaScope scope(isa);
+        for (float max_value : {6.0f, 0.5f, inf})
+            for (std::size_t count : {1u, 15u, 17u, 16384u, 16385u, 70001u}) {
+                auto x = cpu_test::random_values(count, 31 + static_cast<unsigned>(count), -8.0f, 8.0f);
+                const float special[] = {0.0f, -0.0f, max_value, nan, inf, -inf, 6.0f, 1e-30f, -1e-30f};
+                for (std::size_t i = 0; i < count; i += 7) x[i] = special[(i / 7) % std::size(special)];
+                const auto dy = cpu_test::random_values(count, 41);
+                std::vector<float> y(count, 9.0f), dx(count, 9.0f);
+                ck::relu_forward(x.data(), y.data(), count, max_value);
+                ck::relu_backward(x.data(), dy.data(), dx.data(), count, max_value);
+                std::size_t wrong_y = 0, wrong_dx = 0;
+                for (std::size_t i = 0; i < count; ++i) {
+                    const float v = x[i];
+                    const float expected_y = v < 0.0f ? 0.0f : (v > max_value ? max_value : v);
+                    const float expected_dx = (v > 0.0f && v < max_value) ? dy[i] : 0.0f;
+                    const bool same_y = std::isnan(expected_y)
+                                            ? std::isnan(y[i])
+                                            : y[i] == expected_y && std::signbit(y[i]) == std::signbit(expected_y);
+                    wrong_y += same_y ? 0 : 1;
+                    wrong_dx += dx[i] == expected_dx ? 0 : 1;
+                }
+                BOOST_TEST_INFO("instruction set " << int(isa) << ", max_value " << max_value << ", " << count
+                                                   << " elements");
+                BOOST_TEST(wrong_y == 0u);
+                BOOST_TEST_INFO("instruction set " << int(isa) << ", max_value " << max_value << ", " << count
+                                                   << " elements");
+                BOOST_TEST(wrong_dx == 0u);
+            }
+    }
 }

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstddef>
+#include <limits>
 #include <span>
 #include <type_traits>
 
@@ -144,18 +145,23 @@ public:
     static constexpr bool folds_batch_norm = std::is_same_v<Device, cpu> && std::is_same_v<Act, Linear>;
 
     // forward() and then y * scale + shift per filter, as one convolution with activation act
-    // (inference only: in bf16 when that precision is set).
+    // (inference only: in bf16 when that precision is set); a finite relu_ceiling caps act relu
+    // (a ReLU(max_value) after the BatchNormalization).
     void forward_folded(const float* x, float* y, std::size_t batch, const float* scale, const float* shift,
-                        ActivationKind act) {
+                        ActivationKind act, float relu_ceiling = std::numeric_limits<float>::infinity()) {
         const std::size_t taps = kernel().size() / Filters;
         folded_.ensure(kernel().size() + Filters);
         float* k = folded_.data();
         detail::fold_scale_shift(kernel().value.data(), taps, Filters, this->bias_values(), scale, shift, k,
                                  k + kernel().size());
         if constexpr (std::is_same_v<Device, cpu>)
-            if (bf16_inference<Device>(Mode::infer))
-                return Kernels<Device>::conv2d_forward_bf16(geometry, x, batch, k, k + kernel().size(), y, act);
-        Kernels<Device>::conv2d_forward(geometry, x, batch, k, k + kernel().size(), y, act, workspace_);
+            if (bf16_inference<Device>(Mode::infer)) {
+                Kernels<Device>::conv2d_forward_bf16(geometry, x, batch, k, k + kernel().size(), y, act);
+                if (act == ActivationKind::relu && relu_ceiling < std::numeric_limits<float>::infinity())
+                    Kernels<Device>::relu_forward(y, y, batch * geometry.out_size(), relu_ceiling);  // one more pass
+                return;
+            }
+        Kernels<Device>::conv2d_forward_capped(geometry, x, batch, k, k + kernel().size(), y, act, relu_ceiling);
     }
 
 private:

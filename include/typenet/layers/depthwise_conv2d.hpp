@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstddef>
+#include <limits>
 #include <span>
 #include <type_traits>
 
@@ -117,15 +118,16 @@ public:
     // A following BatchNormalization folds in for inference (layers/fold_batch_norm.hpp).
     static constexpr bool folds_batch_norm = std::is_same_v<Device, cpu> && std::is_same_v<Act, Linear>;
 
-    // forward() and then y * scale + shift per output channel, as one depthwise convolution.
+    // forward() and then y * scale + shift per output channel, as one depthwise convolution;
+    // a finite relu_ceiling caps act relu (a ReLU(max_value) after the BatchNormalization).
     void forward_folded(const float* x, float* y, std::size_t batch, const float* scale, const float* shift,
-                        ActivationKind act) {
+                        ActivationKind act, float relu_ceiling = std::numeric_limits<float>::infinity()) {
         const std::size_t size = depthwise_kernel().size(), F = shapes::filters;
         folded_.ensure(size + F);
         float* k = folded_.data();
         detail::fold_scale_shift(depthwise_kernel().value.data(), size / F, F, this->bias_values(), scale, shift, k,
                                  k + size);
-        Kernels<Device>::depthwise_conv2d_forward(geometry, x, batch, k, k + size, y, act);
+        Kernels<Device>::depthwise_conv2d_forward_capped(geometry, x, batch, k, k + size, y, act, relu_ceiling);
     }
 
 private:

@@ -5,8 +5,11 @@
 // Conv2D or DepthwiseConv2D (linear activation) followed by it is one convolution with
 // kernel columns times scale and bias b * scale + shift. Same values within float
 // rounding (tests/train/test_fold_batch_norm.cpp); one pass over the activations instead
-// of two, and no BN output write. A ReLU Activation right after folds in too (the
-// convolution kernels apply it before the store).
+// of two, and no BN output write. A ReLU Activation or ReLU() layer right after folds in
+// too (the convolution kernels apply it before the store), and so does a ReLU with a
+// ceiling (Keras ReLU(max_value=6.), MobileNetV2's ReLU6 after every Conv2D + BN and
+// DepthwiseConv2D + BN but the projections): min(max(y, 0), max_value) in the same store
+// (backend/cpu/relu_clamp.hpp), so it costs no pass of its own.
 //
 // The chain (model/chain.hpp) folds on the CPU in Mode::infer only, so training, and
 // every Keras parity test of training, runs the unfolded layers. The folded weights are
@@ -18,6 +21,7 @@
 #pragma once
 
 #include <cstddef>
+#include <limits>
 #include <type_traits>
 
 
@@ -48,6 +52,20 @@ template <class L>
 concept BatchNormInference = requires { L::is_batch_normalization; } && L::is_batch_normalization;
 template <class L>
 concept ReLUActivationLayer = requires { L::is_relu_activation; } && L::is_relu_activation;
+template <class L>
+concept CappedReLULayer = requires { L::is_capped_relu; } && L::is_capped_relu;
+
+// The ReLU a convolution + BatchNormalization folds when bound layer L follows them:
+// none (0), a plain ReLU (infinity) or one capped at L::max_value.
+template <class L>
+constexpr float folded_relu_ceiling() {
+    if constexpr (ReLUActivationLayer<L>)
+        return std::numeric_limits<float>::infinity();
+    else if constexpr (CappedReLULayer<L>)
+        return L::max_value;
+    else
+        return 0.0f;
+}
 }  // namespace detail
 
 // Whether bound layer A followed by bound layer B folds (A says folds_batch_norm only

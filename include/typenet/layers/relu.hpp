@@ -21,8 +21,10 @@ class ReLULayer : public LayerBase<In, In, Name, "ReLU", 0>, public NoParameters
 public:
     static constexpr bool ok = MaxValue > 0.0f;
     static constexpr float max_value = MaxValue;
-    // Keras's ReLU() without a cap folds into a convolution (layers/fold_batch_norm.hpp).
+    // Keras's ReLU() folds into a convolution + BatchNormalization before it in inference
+    // (layers/fold_batch_norm.hpp), and so does ReLU(max_value=...), as a capped ReLU.
     static constexpr bool is_relu_activation = MaxValue == std::numeric_limits<float>::infinity();
+    static constexpr bool is_capped_relu = !is_relu_activation;
 
     void forward(const float* x, float* y, std::size_t batch, Mode) {
         Kernels<Device>::relu_forward(x, y, batch * In::size, MaxValue);

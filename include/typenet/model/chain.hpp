@@ -444,7 +444,7 @@ private:
             return activations_[I].data();
     }
 
-    // Convolution + BatchNormalization (+ ReLU Activation) as one convolution in inference
+    // Convolution + BatchNormalization (+ ReLU, capped or not) as one convolution in inference
     // (layers/fold_batch_norm.hpp); returns false where it does not apply.
     template <std::size_t I>
     static constexpr bool folds_at() {
@@ -460,17 +460,22 @@ private:
             if (mode != Mode::infer || !batch_norm_folding()) return false;
             const float *scale = nullptr, *shift = nullptr;
             std::get<I + 1>(layers_).inference_scale_shift(scale, shift);
-            constexpr bool with_relu = [] {
+            // A ReLU after the BatchNormalization folds too, capped for ReLU(max_value).
+            constexpr float relu_ceiling = [] {
                 if constexpr (I + 2 < layer_count)
-                    return detail::ReLUActivationLayer<layer_type<I + 2>>;
+                    return detail::folded_relu_ceiling<layer_type<I + 2>>();
                 else
-                    return false;
+                    return 0.0f;
             }();
+            constexpr bool with_relu = relu_ceiling > 0.0f;
             constexpr std::size_t last = with_relu ? I + 2 : I + 1;
             float* out = output_of<last>(y);
             timed<I>(true, [&] {
-                std::get<I>(layers_).forward_folded(x, out, batch, scale, shift,
-                                                    with_relu ? ActivationKind::relu : ActivationKind::linear);
+                if constexpr (with_relu)
+                    std::get<I>(layers_).forward_folded(x, out, batch, scale, shift, ActivationKind::relu,
+                                                        relu_ceiling);
+                else
+                    std::get<I>(layers_).forward_folded(x, out, batch, scale, shift, ActivationKind::linear);
             });
             folded_ = true;
             if constexpr (last + 1 < layer_count) forward_from<last + 1>(out, y, batch, mode);

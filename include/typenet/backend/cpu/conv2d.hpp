@@ -18,12 +18,14 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
 #include "typenet/backend/cpu/blas.hpp"
 #include "typenet/backend/cpu/elementwise.hpp"
 #include "typenet/backend/cpu/parallel.hpp"
+#include "typenet/backend/cpu/relu_clamp.hpp"
 #include "typenet/backend/cpu/scratch.hpp"
 #include "typenet/backend/cpu/simd.hpp"
 #include "typenet/backend/cpu/winograd.hpp"
@@ -201,7 +203,7 @@ TYPENET_SIMD_INLINE void direct_runs(const ConvGeometry& g, const float* x, std:
 template <std::size_t Vectors, std::size_t Pixels>
 TYPENET_SIMD_INLINE void direct_pixels(const float* base, const std::size_t* offsets, std::size_t step,
                                        std::size_t taps, std::size_t run, const float* kernel, std::size_t K,
-                                       const simd::vfloat* bias, bool relu, float* y) {
+                                       const simd::vfloat* bias, ReLUClamp relu, float* y) {
     simd::vfloat acc[Pixels][Vectors];
 TYPENET_UNROLL(16)
     for (std::size_t q = 0; q < Pixels; ++q)
@@ -225,14 +227,14 @@ TYPENET_UNROLL(4)
     for (std::size_t q = 0; q < run; ++q)
         for (std::size_t v = 0; v < Vectors; ++v) {
             simd::vfloat o = acc[q][v];
-            if (relu) o = o < 0.0f ? simd::vfloat{} : o;  // NaN passes, as in TensorFlow
+            apply_relu_clamp(relu, o);  // NaN passes, as in TensorFlow
             simd::store(y + q * K + v * simd::lanes, o);
         }
 }
 
 template <std::size_t Vectors, std::size_t Pixels>
 void direct_forward_rows(const ConvGeometry& g, const float* x, std::size_t first, std::size_t count,
-                         const DirectTaps& taps, float* patches, const float* kernel, const float* bias, bool relu,
+                         const DirectTaps& taps, float* patches, const float* kernel, const float* bias, ReLUClamp relu,
                          float* y) {
     const std::size_t K = g.filters, n_taps = g.patch_size();
     simd::run([&]() TYPENET_SIMD {
@@ -253,7 +255,7 @@ void direct_forward_rows(const ConvGeometry& g, const float* x, std::size_t firs
 inline constexpr std::size_t direct_rows_per_block = 2048;
 
 inline void forward_direct(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
-                           const float* bias, bool relu, float* y, CpuScratch& scratch) {
+                           const float* bias, ReLUClamp relu, float* y, CpuScratch& scratch) {
     const std::size_t rows = batch * g.out_pixels(), K = g.filters;
     DirectTaps taps;
     direct_taps(g, taps);
@@ -357,7 +359,7 @@ inline bool pointwise_applies(const ConvGeometry& g) {
 }
 
 inline void forward_pointwise(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
-                              const float* bias, bool relu, float* y, CpuScratch& scratch) {
+                              const float* bias, ReLUClamp relu, float* y, CpuScratch& scratch) {
     const std::size_t C = g.in_c, K = g.filters, rows = batch * g.out_pixels();
     const bool strided = g.stride_h != 1 || g.stride_w != 1;
     const std::size_t block = rows_per_block(g, rows);
@@ -383,7 +385,7 @@ inline void forward_pointwise(const ConvGeometry& g, const float* x, std::size_t
 }
 
 inline void forward_im2col(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
-                           const float* bias, bool relu, float* y, CpuScratch& scratch) {
+                           const float* bias, ReLUClamp relu, float* y, CpuScratch& scratch) {
     const std::size_t k = g.patch_size(), rows = batch * g.out_pixels();
     if (pointwise_applies(g)) return forward_pointwise(g, x, batch, kernel, bias, relu, y, scratch);
     const std::size_t block = rows_per_block(g, rows);
@@ -401,7 +403,7 @@ inline void forward_im2col(const ConvGeometry& g, const float* x, std::size_t ba
 
 template <std::size_t Tile>
 void forward_winograd(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel, const float* bias,
-                      bool relu, float* y, CpuScratch& scratch) {
+                      ReLUClamp relu, float* y, CpuScratch& scratch) {
     float* U = scratch.shared(0, winograd::kernel_floats<Tile>(g));
     winograd::transform_kernel<Tile>(kernel, g.in_c, g.filters, U);
     winograd::convolve<Tile>(g, x, batch, U, bias, relu, y, scratch);
@@ -494,12 +496,14 @@ inline ConvMethod conv2d_resolved_method(ConvMethod method, const ConvGeometry& 
 }
 
 // conv2d_forward by a chosen method; a method that cannot do the shape falls back to im2col.
+// With act relu, relu_ceiling caps it (ReLU(max_value) folded in, relu_clamp.hpp).
 inline void conv2d_forward_by(ConvMethod method, const ConvGeometry& g, const float* x, std::size_t batch,
-                              const float* kernel, const float* bias, float* y, ActivationKind act) {
+                              const float* kernel, const float* bias, float* y, ActivationKind act,
+                              float relu_ceiling = std::numeric_limits<float>::infinity()) {
     if (batch == 0) return;
     method = conv2d_resolved_method(method, g);
     const bool fused = conv_detail::fuses(act);
-    const bool relu = act == ActivationKind::relu;
+    const ReLUClamp relu{act == ActivationKind::relu, relu_ceiling};
     CpuScratch& scratch = CpuScratch::instance();
     {
         auto lock = scratch.lock();
@@ -522,6 +526,13 @@ inline void conv2d_forward_by(ConvMethod method, const ConvGeometry& g, const fl
 inline void conv2d_forward(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
                            const float* bias, float* y, ActivationKind act, Buffer<cpu>& /*workspace*/) {
     conv2d_forward_by(conv_method(), g, x, batch, kernel, bias, y, act);
+}
+
+// conv2d_forward with a ReLU capped at relu_ceiling after it (act relu): a folded
+// Conv2D + BatchNormalization + ReLU(max_value) in inference (CPU only, Kernels<cpu>).
+inline void conv2d_forward_capped(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
+                                  const float* bias, float* y, ActivationKind act, float relu_ceiling) {
+    conv2d_forward_by(conv_method(), g, x, batch, kernel, bias, y, act, relu_ceiling);
 }
 
 // conv2d_backward by a chosen method: winograd or winograd_fast (all three gradients), direct (the kernel

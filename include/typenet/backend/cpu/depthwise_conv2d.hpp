@@ -13,9 +13,12 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <limits>
 
 #include "typenet/backend/cpu/elementwise.hpp"
 #include "typenet/backend/cpu/parallel.hpp"
+#include "typenet/backend/cpu/relu.hpp"
+#include "typenet/backend/cpu/relu_clamp.hpp"
 #include "typenet/backend/cpu/simd.hpp"
 #include "typenet/backend/kernels.hpp"
 
@@ -66,7 +69,7 @@ inline bool simd3x3_applies(const ConvGeometry& g) {
 // One output row oy of one image, channels [c, c + width) (out_row points at channel c): nine taps (the kernel in w[],
 // taps in the padding skipped), four pixels at a time in the interior.
 TYPENET_SIMD_INLINE void depthwise3x3_row(const ConvGeometry& g, const float* image, std::size_t oy, std::size_t c,
-                                          std::size_t width, const float* kernel, const float* bias, bool relu,
+                                          std::size_t width, const float* kernel, const float* bias, ReLUClamp relu,
                                           float* out_row) {
     using simd::vfloat;
     const std::size_t C = g.in_c, S = g.stride_w;
@@ -96,7 +99,7 @@ TYPENET_SIMD_INLINE void depthwise3x3_row(const ConvGeometry& g, const float* im
                 acc += v * w[ky * 3 + kx];
             }
         }
-        if (relu) acc = acc < 0.0f ? vfloat{} : acc;  // NaN passes, as in TensorFlow
+        apply_relu_clamp(relu, acc);  // NaN passes, as in TensorFlow
         simd::store_n(out_row + ox * C, acc, width);
     };
     for (std::size_t ox = 0; ox < ox_begin; ++ox) edge(ox);
@@ -119,7 +122,7 @@ TYPENET_UNROLL(4)
                     }
 TYPENET_UNROLL(4)
             for (std::size_t q = 0; q < 4; ++q) {
-                if (relu) acc[q] = acc[q] < 0.0f ? vfloat{} : acc[q];
+                apply_relu_clamp(relu, acc[q]);
                 simd::store(out_row + (ox + q) * C, acc[q]);
             }
         }
@@ -130,9 +133,9 @@ TYPENET_UNROLL(4)
 }  // namespace depthwise_detail
 
 // 3x3 depthwise, M == 1, stride 1 or 2 (depthwise_detail::simd3x3_applies): y = act(x (*) k + bias)
-// with act linear or ReLU.
+// with act linear, ReLU or ReLU with a ceiling (relu_clamp.hpp).
 inline void depthwise3x3_forward(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
-                                 const float* bias, bool relu, float* y) {
+                                 const float* bias, ReLUClamp relu, float* y) {
     const std::size_t C = g.in_c;
     parallel_for(batch * g.out_h, [&](std::size_t row) {
         const std::size_t n = row / g.out_h, oy = row % g.out_h;
@@ -165,12 +168,25 @@ inline void depthwise_conv2d_forward_loops(const ConvGeometry& g, const float* x
     if (act != ActivationKind::linear) bias_activation(y, nullptr, batch * g.out_pixels(), F, act);
 }
 
+// With act relu, relu_ceiling caps it (a folded DepthwiseConv2D + BatchNormalization +
+// ReLU(max_value) in inference, CPU only): in the 3x3 kernel's store, or one more pass.
+inline void depthwise_conv2d_forward_capped(const ConvGeometry& g, const float* x, std::size_t batch,
+                                            const float* kernel, const float* bias, float* y, ActivationKind act,
+                                            float relu_ceiling) {
+    const ReLUClamp relu{act == ActivationKind::relu, relu_ceiling};
+    if (!depthwise_detail::simd3x3_applies(g)) {
+        depthwise_conv2d_forward_loops(g, x, batch, kernel, bias, y, act);
+        if (relu.capped()) relu_forward(y, y, batch * g.out_size(), relu_ceiling);
+        return;
+    }
+    const bool fused = act == ActivationKind::linear || act == ActivationKind::relu;
+    depthwise3x3_forward(g, x, batch, kernel, bias, relu, y);
+    if (!fused) bias_activation(y, nullptr, batch * g.out_pixels(), g.filters, act);
+}
+
 inline void depthwise_conv2d_forward(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
                                      const float* bias, float* y, ActivationKind act) {
-    if (!depthwise_detail::simd3x3_applies(g)) return depthwise_conv2d_forward_loops(g, x, batch, kernel, bias, y, act);
-    const bool fused = act == ActivationKind::linear || act == ActivationKind::relu;
-    depthwise3x3_forward(g, x, batch, kernel, bias, act == ActivationKind::relu, y);
-    if (!fused) bias_activation(y, nullptr, batch * g.out_pixels(), g.filters, act);
+    depthwise_conv2d_forward_capped(g, x, batch, kernel, bias, y, act, std::numeric_limits<float>::infinity());
 }
 
 inline void depthwise_conv2d_backward(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,

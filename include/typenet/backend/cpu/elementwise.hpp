@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "typenet/backend/cpu/parallel.hpp"
+#include "typenet/backend/cpu/relu_clamp.hpp"
 #include "typenet/backend/cpu/simd.hpp"
 #include "typenet/backend/kernels.hpp"
 #include "typenet/backend/shared_math.hpp"
@@ -65,9 +66,9 @@ inline void activation_backward_row(const float* y, const float* dy, float* dz, 
     }
 }
 
-// y[r, c] = y[r, c] + bias[c], then ReLU if asked: vectorised over columns.
-inline void bias_relu_rows(float* y, const float* bias, std::size_t rows, std::size_t cols, bool relu) {
-    if (bias == nullptr && !relu) return;
+// y[r, c] = y[r, c] + bias[c], then ReLU (and its ceiling) if asked: vectorised over columns.
+inline void bias_relu_rows(float* y, const float* bias, std::size_t rows, std::size_t cols, ReLUClamp relu) {
+    if (bias == nullptr && !relu.on) return;
     simd::run([&]() TYPENET_SIMD {
         for (std::size_t r = 0; r < rows; ++r) {
             float* row = y + r * cols;
@@ -77,7 +78,7 @@ inline void bias_relu_rows(float* y, const float* bias, std::size_t rows, std::s
                 simd::load_n(v, row + c, width);
                 if (bias != nullptr) simd::load_n(b, bias + c, width);
                 v += b;
-                if (relu) v = v < 0.0f ? simd::vfloat{} : v;  // NaN passes, as in TensorFlow
+                apply_relu_clamp(relu, v);  // NaN passes, as in TensorFlow
                 simd::store_n(row + c, v, width);
             }
         }

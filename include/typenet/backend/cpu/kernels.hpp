@@ -30,6 +30,9 @@ struct Kernels<cpu> {
     // if constexpr (bf16_inference<Device>), so other devices need not have them.
     static constexpr auto conv2d_forward_bf16 = cpu_kernels::bf16::conv2d_forward;
     static constexpr auto dense_forward_bf16 = cpu_kernels::bf16::dense_forward;
+    // A ReLU(max_value) folded into the convolution before it (layers/fold_batch_norm.hpp).
+    static constexpr auto conv2d_forward_capped = cpu_kernels::conv2d_forward_capped;
+    static constexpr auto depthwise_conv2d_forward_capped = cpu_kernels::depthwise_conv2d_forward_capped;
 };
 
 }  // namespace typenet

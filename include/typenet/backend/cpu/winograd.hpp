@@ -43,6 +43,7 @@
 #include "typenet/backend/cpu/blas.hpp"
 #include "typenet/backend/cpu/elementwise.hpp"
 #include "typenet/backend/cpu/parallel.hpp"
+#include "typenet/backend/cpu/relu_clamp.hpp"
 #include "typenet/backend/cpu/scratch.hpp"
 #include "typenet/backend/cpu/simd.hpp"
 #include "typenet/backend/kernels.hpp"
@@ -241,7 +242,7 @@ struct TileJob {
     const float* x;
     const float* U;
     const float* bias;
-    bool relu;
+    ReLUClamp relu;
     float* y;
     std::size_t tiles_h, tiles_w, tiles;
     std::size_t block;  // tiles per block (V and M are laid out for this many)
@@ -301,6 +302,7 @@ void transform_outputs(const TileJob& job, std::size_t t0, std::size_t count, co
     constexpr std::size_t n = Size<Tile>::window, P = Size<Tile>::points;
     const ConvGeometry& g = job.g;
     const std::size_t K = g.filters;
+    const ReLUClamp relu = job.relu;  // a local: the stores below cannot alias it
     simd::run([&]() TYPENET_SIMD {
         vfloat m[P], s[Tile * n], o[Tile * Tile];
         for (std::size_t b = 0; b < count; ++b) {
@@ -319,7 +321,7 @@ void transform_outputs(const TileJob& job, std::size_t t0, std::size_t count, co
                 for (std::size_t i = 0; i < rows; ++i)
                     for (std::size_t j = 0; j < cols; ++j) {
                         vfloat v = o[i * Tile + j] + bias;
-                        if (job.relu) v = v < 0.0f ? vfloat{} : v;  // NaN passes, as in TensorFlow
+                        apply_relu_clamp(relu, v);  // NaN passes, as in TensorFlow
                         float* at = image + ((p.oy0 + i) * g.out_w + p.ox0 + j) * K + k;
                         simd::store_n(at, v, width);
                     }
@@ -501,7 +503,7 @@ std::size_t block_tiles(const ConvGeometry& g, std::size_t tiles, bool kernel_gr
 // y = act(conv(x, U) + bias) for a geometry that applies(); act linear or ReLU.
 // The caller holds the scratch lock; U was made by transform_kernel (or the flipped one).
 template <std::size_t Tile>
-void convolve(const ConvGeometry& g, const float* x, std::size_t batch, const float* U, const float* bias, bool relu,
+void convolve(const ConvGeometry& g, const float* x, std::size_t batch, const float* U, const float* bias, ReLUClamp relu,
               float* y, CpuScratch& scratch) {
     constexpr std::size_t P = Size<Tile>::points;
     detail::TileJob job{g, x, U, bias, relu, y, (g.out_h + Tile - 1) / Tile, (g.out_w + Tile - 1) / Tile, 0, 0};
