@@ -25,9 +25,13 @@ struct ChildOutcome {
     bool returned = false;      // the action returned normally
     int signal = 0;             // the signal that killed the child, 0 if none
     long peak_rss_kb = 0;       // the child's peak resident memory
+    long start_rss_kb = 0;      // the parent's resident memory when it forked: the child's start
     std::string message;
 
     [[nodiscard]] double peak_rss_mb() const { return static_cast<double>(peak_rss_kb) / 1024.0; }
+    // What the action itself added at its peak: the peak less what the child inherited, so a
+    // bound on it does not move with what the test process held before (earlier test cases).
+    [[nodiscard]] double added_mb() const { return static_cast<double>(peak_rss_kb - start_rss_kb) / 1024.0; }
     [[nodiscard]] std::string describe() const {
         if (signal != 0) return "killed by signal " + std::to_string(signal) + " (" + message + ")";
         if (returned) return "returned without an error";
@@ -99,6 +103,7 @@ ChildOutcome run_in_child(Action&& action, unsigned long long headroom_bytes = 4
         return outcome;
     }
     std::fflush(nullptr);
+    outcome.start_rss_kb = resident_kb();
     const pid_t pid = ::fork();
     if (pid < 0) {
         outcome.message = "fork failed";
