@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "typenet/backend/cpu/parallel.hpp"
+#include "typenet/backend/cpu/relu.hpp"
 #include "typenet/backend/cpu/relu_clamp.hpp"
 #include "typenet/backend/cpu/simd.hpp"
 #include "typenet/backend/kernels.hpp"
@@ -85,19 +86,6 @@ inline void bias_relu_rows(float* y, const float* bias, std::size_t rows, std::s
     });
 }
 
-// dz[i] = y[i] > 0 ? dy[i] : 0 over a flat range.
-inline void relu_backward_flat(const float* y, const float* dy, float* dz, std::size_t count) {
-    simd::run([&]() TYPENET_SIMD {
-        for (std::size_t i = 0; i < count; i += simd::lanes) {
-            const std::size_t width = std::min(simd::lanes, count - i);
-            simd::vfloat yv, dv;
-            simd::load_n(yv, y + i, width);
-            simd::load_n(dv, dy + i, width);
-            simd::store_n(dz + i, yv > 0.0f ? dv : simd::vfloat{}, width);
-        }
-    });
-}
-
 }  // namespace detail
 
 inline void bias_activation(float* y, const float* bias, std::size_t rows, std::size_t cols, ActivationKind act) {
@@ -118,11 +106,7 @@ inline void activation_backward(const float* y, const float* dy, float* dz, std:
                                 ActivationKind act) {
     if (act == ActivationKind::linear && dz == dy) return;
     if (act == ActivationKind::relu) {
-        const std::size_t count = rows * cols, chunk = 16384;
-        parallel_for((count + chunk - 1) / chunk, [&](std::size_t part) {
-            const std::size_t first = part * chunk;
-            detail::relu_backward_flat(y + first, dy + first, dz + first, std::min(chunk, count - first));
-        }, chunk);
+        relu_backward_uncapped(y, dy, dz, rows * cols);
         return;
     }
     parallel_for(

@@ -33,6 +33,9 @@ inline void clamp_block(const float* x, float* y, std::size_t count, float max_v
     });
 }
 
+// dx = dy where 0 < x (and x < max_value when Capped), else 0; NaN x gives 0. Uncapped is
+// the plain ReLU's rule, which passes dy at x = +inf too.
+template <bool Capped>
 inline void gradient_block(const float* x, const float* dy, float* dx, std::size_t count, float max_value) {
     simd::run([&]() TYPENET_SIMD {
         for (std::size_t i = 0; i < count; i += simd::lanes) {
@@ -40,9 +43,20 @@ inline void gradient_block(const float* x, const float* dy, float* dx, std::size
             simd::vfloat xv, dv;
             simd::load_n(xv, x + i, width);
             simd::load_n(dv, dy + i, width);
-            simd::store_n(dx + i, (xv > 0.0f) & (xv < max_value) ? dv : simd::vfloat{}, width);
+            if constexpr (Capped)
+                simd::store_n(dx + i, (xv > 0.0f) & (xv < max_value) ? dv : simd::vfloat{}, width);
+            else
+                simd::store_n(dx + i, xv > 0.0f ? dv : simd::vfloat{}, width);
         }
     });
+}
+
+template <bool Capped>
+inline void gradient(const float* x, const float* dy, float* dx, std::size_t count, float max_value) {
+    parallel_for((count + block - 1) / block, [&](std::size_t part) {
+        const std::size_t first = part * block;
+        gradient_block<Capped>(x + first, dy + first, dx + first, std::min(block, count - first), max_value);
+    }, block);
 }
 
 }  // namespace relu_detail
@@ -58,11 +72,13 @@ inline void relu_forward(const float* x, float* y, std::size_t count, float max_
 
 // dx = dy where 0 < x < max_value, else 0 (NaN x gives 0).
 inline void relu_backward(const float* x, const float* dy, float* dx, std::size_t count, float max_value) {
-    constexpr std::size_t block = relu_detail::block;
-    parallel_for((count + block - 1) / block, [&](std::size_t part) {
-        const std::size_t first = part * block;
-        relu_detail::gradient_block(x + first, dy + first, dx + first, std::min(block, count - first), max_value);
-    }, block);
+    relu_detail::gradient<true>(x, dy, dx, count, max_value);
+}
+
+// The plain ReLU's gradient, dx = dy where x > 0 (+inf included), else 0: what
+// activation_backward runs for ActivationKind::relu (x is then the layer's output).
+inline void relu_backward_uncapped(const float* x, const float* dy, float* dx, std::size_t count) {
+    relu_detail::gradient<false>(x, dy, dx, count, 0.0f);
 }
 
 }  // namespace typenet::cpu_kernels
