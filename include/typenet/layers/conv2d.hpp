@@ -126,7 +126,8 @@ public:
         if constexpr (std::is_same_v<Device, cpu>)
             if (bf16_inference<Device>(mode))  // opt-in, core/precision.hpp
                 return Kernels<Device>::conv2d_forward_bf16(geometry, x, batch, kernel().value.data(),
-                                                            this->bias_values(), y, Act::kind);
+                                                            this->bias_values(), y, Act::kind,
+                                                            std::numeric_limits<float>::infinity());
         Kernels<Device>::conv2d_forward(geometry, x, batch, kernel().value.data(), this->bias_values(), y, Act::kind,
                                         workspace_);
     }
@@ -155,12 +156,9 @@ public:
         detail::fold_scale_shift(kernel().value.data(), taps, Filters, this->bias_values(), scale, shift, k,
                                  k + kernel().size());
         if constexpr (std::is_same_v<Device, cpu>)
-            if (bf16_inference<Device>(Mode::infer)) {
-                Kernels<Device>::conv2d_forward_bf16(geometry, x, batch, k, k + kernel().size(), y, act);
-                if (act == ActivationKind::relu && relu_ceiling < std::numeric_limits<float>::infinity())
-                    Kernels<Device>::relu_forward(y, y, batch * geometry.out_size(), relu_ceiling);  // one more pass
-                return;
-            }
+            if (bf16_inference<Device>(Mode::infer))
+                return Kernels<Device>::conv2d_forward_bf16(geometry, x, batch, k, k + kernel().size(), y, act,
+                                                            relu_ceiling);
         Kernels<Device>::conv2d_forward_capped(geometry, x, batch, k, k + kernel().size(), y, act, relu_ceiling);
     }
 

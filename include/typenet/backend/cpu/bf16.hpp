@@ -25,11 +25,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 #include "typenet/backend/cpu/conv2d.hpp"
 #include "typenet/backend/cpu/elementwise.hpp"
 #include "typenet/backend/cpu/parallel.hpp"
+#include "typenet/backend/cpu/relu_clamp.hpp"
 #include "typenet/backend/cpu/scratch.hpp"
 #include "typenet/backend/kernels.hpp"
 #include "typenet/core/precision.hpp"
@@ -122,10 +124,11 @@ TYPENET_BF16_TARGET inline __mmask16 first_lanes(std::size_t n) {
     return n >= 16 ? static_cast<__mmask16>(0xffffu) : static_cast<__mmask16>((1u << n) - 1u);
 }
 
-// out[r, c] = relu?(bias[c] + sum over pairs of a[r] . panel[c]) for r < rows, c < cols
+// out[r, c] = relu?(bias[c] + sum over pairs of a[r] . panel[c]) for r < rows, c < cols,
+// the ReLU capped where relu.capped() (a folded ReLU(max_value), relu_clamp.hpp)
 // (at most 12 x 32); a holds 12 rows of 2 * pairs bf16 values, `lda` apart.
 TYPENET_BF16_TARGET inline void tile(const bits* a, std::size_t lda, const bits* panel, std::size_t pairs,
-                                     const float* bias32, bool relu, float* out, std::size_t ldo, std::size_t rows,
+                                     const float* bias32, ReLUClamp relu, float* out, std::size_t ldo, std::size_t rows,
                                      std::size_t cols) {
     __m512 acc[tile_rows][2];
     const __m512 bias0 = _mm512_loadu_ps(bias32), bias1 = _mm512_loadu_ps(bias32 + 16);
@@ -146,15 +149,19 @@ TYPENET_UNROLL(12)
             acc[r][1] = _mm512_dpbf16_ps(acc[r][1], x, b1);
         }
     }
-    const __m512 zero = _mm512_setzero_ps();
+    const __m512 zero = _mm512_setzero_ps(), cap = _mm512_set1_ps(relu.ceiling);
     const __mmask16 m0 = first_lanes(cols), m1 = cols > 16 ? first_lanes(cols - 16) : static_cast<__mmask16>(0);
 TYPENET_UNROLL(12)
     for (std::size_t r = 0; r < tile_rows; ++r) {
         if (r >= rows) break;
         __m512 v0 = acc[r][0], v1 = acc[r][1];
-        if (relu) {  // zero where v < 0; NaN compares false and passes, as in TensorFlow
+        if (relu.on) {  // zero where v < 0; NaN compares false and passes, as in TensorFlow
             v0 = _mm512_mask_mov_ps(v0, _mm512_cmp_ps_mask(v0, zero, _CMP_LT_OQ), zero);
             v1 = _mm512_mask_mov_ps(v1, _mm512_cmp_ps_mask(v1, zero, _CMP_LT_OQ), zero);
+        }
+        if (relu.capped()) {  // the ceiling where v > it; NaN passes here too
+            v0 = _mm512_mask_mov_ps(v0, _mm512_cmp_ps_mask(v0, cap, _CMP_GT_OQ), cap);
+            v1 = _mm512_mask_mov_ps(v1, _mm512_cmp_ps_mask(v1, cap, _CMP_GT_OQ), cap);
         }
         if (cols == panel_width) {
             _mm512_storeu_ps(out + r * ldo, v0);
@@ -170,7 +177,7 @@ TYPENET_UNROLL(12)
 // of them in memory, the extra ones zero).
 TYPENET_BF16_TARGET inline void block_product(const bits* a, std::size_t stride, std::size_t count, const bits* packed,
                                               std::size_t first_panel, std::size_t last_panel, std::size_t filters,
-                                              const float* bias, bool relu, float* y) {
+                                              const float* bias, ReLUClamp relu, float* y) {
     const std::size_t pairs = stride / 2, panel_size = stride * panel_width;
     for (std::size_t j = first_panel; j < last_panel; ++j) {
         const std::size_t c0 = j * panel_width, cols = std::min(panel_width, filters - c0);
@@ -188,7 +195,7 @@ TYPENET_BF16_TARGET inline void block_product(const bits* a, std::size_t stride,
 // patch rows made by gather(first, count, stride, rows_out).
 template <class Gather>
 void product(std::size_t rows, std::size_t taps, std::size_t filters, const float* kernel, const float* bias,
-             ActivationKind act, float* y, Gather&& gather) {
+             ActivationKind act, float relu_ceiling, float* y, Gather&& gather) {
 #if TYPENET_BF16_KERNELS
     if (!bf16_supported())
         throw std::runtime_error("typenet: a bf16 product was asked for on a CPU without AVX512_BF16");
@@ -210,7 +217,7 @@ void product(std::size_t rows, std::size_t taps, std::size_t filters, const floa
     const std::size_t floats = (block * stride + 1) / 2;
     float* base = scratch.per_thread(floats);
     const std::size_t thread_stride = CpuScratch::per_thread_stride(floats);
-    const bool relu = act == ActivationKind::relu;
+    const ReLUClamp relu{act == ActivationKind::relu, relu_ceiling};
     parallel_tasks(blocks * groups, [&](std::size_t task, unsigned slot) {
         const std::size_t b = task / groups, group = task % groups;
         const std::size_t first = b * block, count = std::min(block, rows - first);
@@ -226,16 +233,18 @@ void product(std::size_t rows, std::size_t taps, std::size_t filters, const floa
     // ReLU went in above with the bias; sigmoid and softmax are one more pass.
     if (act != ActivationKind::linear && act != ActivationKind::relu) bias_activation(y, nullptr, rows, filters, act);
 #else
-    (void)rows, (void)taps, (void)filters, (void)kernel, (void)bias, (void)act, (void)y, (void)gather;
+    (void)rows, (void)taps, (void)filters, (void)kernel, (void)bias, (void)act, (void)relu_ceiling, (void)y, (void)gather;
     throw std::runtime_error("typenet: bf16 inference is not compiled into this build (it needs x86-64 and GCC or "
                              "clang, outside nvcc)");
 #endif
 }
 
-// conv2d_forward in bf16 products (kernel in Keras layout, taps x filters).
+// conv2d_forward in bf16 products (kernel in Keras layout, taps x filters); with act relu,
+// relu_ceiling caps it in the same store (a folded ReLU(max_value)).
 inline void conv2d_forward(const ConvGeometry& g, const float* x, std::size_t batch, const float* kernel,
-                           const float* bias, float* y, ActivationKind act) {
-    product(batch * g.out_pixels(), g.patch_size(), g.filters, kernel, bias, act, y,
+                           const float* bias, float* y, ActivationKind act,
+                           float relu_ceiling = std::numeric_limits<float>::infinity()) {
+    product(batch * g.out_pixels(), g.patch_size(), g.filters, kernel, bias, act, relu_ceiling, y,
             [&](std::size_t first, std::size_t count, std::size_t stride, bits* rows) {
 #if TYPENET_BF16_KERNELS
                 gather_patches(g, x, first, count, stride, rows);
@@ -248,7 +257,7 @@ inline void conv2d_forward(const ConvGeometry& g, const float* x, std::size_t ba
 // A Dense layer's y = act(x * kernel + bias) in bf16 products (kernel in_features x units).
 inline void dense_forward(const float* x, std::size_t batch, std::size_t in_features, std::size_t units,
                           const float* kernel, const float* bias, float* y, ActivationKind act) {
-    product(batch, in_features, units, kernel, bias, act, y,
+    product(batch, in_features, units, kernel, bias, act, std::numeric_limits<float>::infinity(), y,
             [&](std::size_t first, std::size_t count, std::size_t stride, bits* rows) {
 #if TYPENET_BF16_KERNELS
                 for (std::size_t r = 0; r < count; ++r) {
