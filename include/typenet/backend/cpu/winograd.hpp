@@ -245,8 +245,17 @@ struct TileJob {
     ReLUClamp relu;
     float* y;
     std::size_t tiles_h, tiles_w, tiles;
-    std::size_t block;  // tiles per block (V and M are laid out for this many)
+    std::size_t block;     // tiles per block (V and M are laid out for this many)
+    std::size_t v_stride;  // floats from one tile to the next in V (tile_stride)
+    std::size_t m_stride;  // the same in M (and Z)
 };
+
+// Floats from one tile's points to the next in V, M and Z. P C floats would do, but
+// with C a power of two that is a multiple of 4 KiB, so the 12 rows the register kernel
+// reads at once (and the 12 it writes) fall into one set of the 8-way L1 cache and
+// evict each other: 64 floats more spread them over sets 256 bytes apart (measured
+// 1.6x the products' speed at C = K = 512, 1.0-1.4x at smaller C).
+inline std::size_t tile_stride(std::size_t points_times_channels) { return points_times_channels + 64; }
 
 // V[b][xi][c] for the tiles [t0, t0 + count) of the batch.
 template <std::size_t Tile>
@@ -289,7 +298,7 @@ void transform_inputs(const TileJob& job, std::size_t t0, std::size_t count, flo
                 }
                 for (std::size_t j = 0; j < n; ++j) Transforms<Tile>::input(d + j, n, r + j, n);          // B^T d
                 for (std::size_t i = 0; i < n; ++i) Transforms<Tile>::input(r + i * n, 1, d + i * n, 1);  // (B^T d) B
-                float* out = V + b * P * C + c;  // a tile's points together
+                float* out = V + b * job.v_stride + c;  // a tile's points together
                 for (std::size_t xi = 0; xi < P; ++xi) simd::store_n(out + xi * C, d[xi], width);
             }
         }
@@ -311,7 +320,7 @@ void transform_outputs(const TileJob& job, std::size_t t0, std::size_t count, co
             float* image = job.y + p.image * g.out_size();
             for (std::size_t k = 0; k < K; k += simd::lanes) {
                 const std::size_t width = std::min(simd::lanes, K - k);
-                const float* in = M + b * P * K + k;
+                const float* in = M + b * job.m_stride + k;
                 for (std::size_t xi = 0; xi < P; ++xi) simd::load_n(m[xi], in + xi * K, width);
                 for (std::size_t j = 0; j < n; ++j) Transforms<Tile>::output(m + j, n, s + j, n);  // A^T m: Tile x n
                 for (std::size_t i = 0; i < Tile; ++i)
@@ -356,7 +365,7 @@ void transform_gradients(const TileJob& job, std::size_t t0, std::size_t count, 
                     Transforms<Tile>::gradient(z + j, Tile, t + j, Tile);  // G' z: n x Tile
                 for (std::size_t i = 0; i < n; ++i)
                     Transforms<Tile>::gradient(t + i * Tile, 1, u + i * n, 1);  // (G' z) G'^T
-                float* out = Z + b * P * K + k;
+                float* out = Z + b * job.m_stride + k;
                 for (std::size_t xi = 0; xi < P; ++xi) simd::store_n(out + xi * K, u[xi], width);
             }
         }
@@ -384,13 +393,19 @@ inline constexpr std::size_t sum_chunk = 16;
 // nothing is copied: 12 rows x 32 columns of M are held in 24 registers while a chunk
 // of the C-long sums runs, each U panel row loaded once feeds 24 FMAs, with V values
 // broadcast straight from memory.
-template <std::size_t Vectors>
+//
+// Whole (rows == 12): rows 6-11 are read through rows 0-5's addresses plus one offset,
+// so six registers hold addresses, not twelve: with twelve, GCC spills an accumulator
+// inside the loop (measured 0.57x the speed). A partial group repeats its last row in
+// the rows it does not store.
+template <std::size_t Vectors, bool Whole>
 TYPENET_SIMD_INLINE void multiply_rows(const float* V, std::size_t ldv, const float* panel, float* M, std::size_t ldm,
                                        std::size_t rows, std::size_t C) {
-    constexpr std::size_t R = 12, width = Vectors * simd::lanes;
+    constexpr std::size_t R = 12, H = R / 2, width = Vectors * simd::lanes;
     const float* a[R];
     TYPENET_UNROLL(12)
-    for (std::size_t r = 0; r < R; ++r) a[r] = V + std::min(r, rows - 1) * ldv;  // past `rows`: repeats, not stored
+    for (std::size_t r = 0; r < R; ++r) a[r] = V + std::min(r, rows - 1) * ldv;
+    const std::size_t lower = H * ldv;  // Whole: row r + H at a[r] + lower
     for (std::size_t c0 = 0; c0 < C; c0 += sum_chunk) {
         const std::size_t c1 = std::min(C, c0 + sum_chunk);
         vfloat acc[R][Vectors];
@@ -398,16 +413,24 @@ TYPENET_SIMD_INLINE void multiply_rows(const float* V, std::size_t ldv, const fl
         for (std::size_t r = 0; r < R; ++r)
             TYPENET_UNROLL(2)
             for (std::size_t v = 0; v < Vectors; ++v) acc[r][v] = vfloat{};
-        for (std::size_t c = c0; c < c1; ++c) {
+        const float* p = panel + c0 * width;
+        for (std::size_t c = c0; c < c1; ++c, p += width) {
             vfloat b[Vectors];
             TYPENET_UNROLL(2)
-            for (std::size_t v = 0; v < Vectors; ++v) simd::load(b[v], panel + c * width + v * simd::lanes);
-            TYPENET_UNROLL(12)
-            for (std::size_t r = 0; r < R; ++r)
+            for (std::size_t v = 0; v < Vectors; ++v) simd::load(b[v], p + v * simd::lanes);
+            TYPENET_UNROLL(6)
+            for (std::size_t r = 0; r < H; ++r) {
+                const float upper = a[r][c], below = Whole ? a[r][c + lower] : a[r + H][c];
                 TYPENET_UNROLL(2)
-                for (std::size_t v = 0; v < Vectors; ++v) acc[r][v] += a[r][c] * b[v];
+                for (std::size_t v = 0; v < Vectors; ++v) {
+                    acc[r][v] += upper * b[v];
+                    acc[r + H][v] += below * b[v];
+                }
+            }
         }
-        for (std::size_t r = 0; r < rows; ++r)
+        const std::size_t stored = Whole ? R : rows;  // a constant when Whole: M's adds unroll
+        TYPENET_UNROLL(12)
+        for (std::size_t r = 0; r < stored; ++r)
             TYPENET_UNROLL(2)
             for (std::size_t v = 0; v < Vectors; ++v) {
                 float* at = M + r * ldm + v * simd::lanes;
@@ -421,17 +444,23 @@ TYPENET_SIMD_INLINE void multiply_rows(const float* V, std::size_t ldv, const fl
     }
 }
 
-// V rows ldv floats apart, M rows ldm floats apart.
+// V rows ldv floats apart, M rows ldm floats apart. Strides that are multiples of 1 KiB
+// put the 12 rows in one set of the L1 cache (see tile_stride).
 inline void multiply(const float* V, std::size_t ldv, const float* U, float* M, std::size_t ldm, std::size_t rows,
                      std::size_t C, std::size_t K) {
     simd::run([&]() TYPENET_SIMD {
         // Row groups outside: a group's 12 V rows stay in L1 while the U panels stream by.
         for (std::size_t r = 0; r < rows; r += 12) {
             const std::size_t n = std::min<std::size_t>(12, rows - r);
+            const float* v = V + r * ldv;
+            float* m = M + r * ldm;
             std::size_t k = 0;
             for (; k + 2 * simd::lanes <= K; k += 2 * simd::lanes)
-                multiply_rows<2>(V + r * ldv, ldv, U + k * C, M + r * ldm + k, ldm, n, C);
-            if (k < K) multiply_rows<1>(V + r * ldv, ldv, U + k * C, M + r * ldm + k, ldm, n, C);  // last panel 16 wide
+                if (n == 12)
+                    multiply_rows<2, true>(v, ldv, U + k * C, m + k, ldm, n, C);
+                else
+                    multiply_rows<2, false>(v, ldv, U + k * C, m + k, ldm, n, C);
+            if (k < K) multiply_rows<1, false>(v, ldv, U + k * C, m + k, ldm, n, C);  // last panel 16 wide
         }
     });
 }
@@ -506,10 +535,11 @@ template <std::size_t Tile>
 void convolve(const ConvGeometry& g, const float* x, std::size_t batch, const float* U, const float* bias, ReLUClamp relu,
               float* y, CpuScratch& scratch) {
     constexpr std::size_t P = Size<Tile>::points;
-    detail::TileJob job{g, x, U, bias, relu, y, (g.out_h + Tile - 1) / Tile, (g.out_w + Tile - 1) / Tile, 0, 0};
+    detail::TileJob job{g, x, U, bias, relu, y, (g.out_h + Tile - 1) / Tile, (g.out_w + Tile - 1) / Tile, 0, 0,
+                        detail::tile_stride(P * g.in_c), detail::tile_stride(P * g.filters)};
     job.tiles = batch * job.tiles_h * job.tiles_w;
     job.block = block_tiles<Tile>(g, job.tiles);
-    const std::size_t v_size = P * job.block * g.in_c, m_size = P * job.block * g.filters;
+    const std::size_t v_size = job.block * job.v_stride, m_size = job.block * job.m_stride;
     float* base = scratch.per_thread(v_size + m_size);
     const std::size_t stride = CpuScratch::per_thread_stride(v_size + m_size);
     const std::size_t blocks = (job.tiles + job.block - 1) / job.block;
@@ -519,8 +549,8 @@ void convolve(const ConvGeometry& g, const float* x, std::size_t batch, const fl
         const std::size_t t0 = task * job.block, count = std::min(job.block, job.tiles - t0);
         detail::transform_inputs<Tile>(job, t0, count, V);
         for (std::size_t xi = 0; xi < P; ++xi) {
-            // Point xi of every tile: rows P C (V) and P K (M) floats apart.
-            const std::size_t ldv = P * g.in_c, ldm = P * g.filters;
+            // Point xi of every tile: rows a tile stride apart.
+            const std::size_t ldv = job.v_stride, ldm = job.m_stride;
             const float* V_xi = V + xi * g.in_c;
             const float* U_xi = U + xi * g.in_c * g.filters;
             float* M_xi = M + xi * g.filters;
@@ -542,10 +572,10 @@ void kernel_gradient(const ConvGeometry& g, const float* x, std::size_t batch, c
     constexpr std::size_t n = Size<Tile>::window, P = Size<Tile>::points;
     const std::size_t C = g.in_c, K = g.filters;
     detail::TileJob job{g, x, nullptr, nullptr, false, const_cast<float*>(dz), (g.out_h + Tile - 1) / Tile,
-                        (g.out_w + Tile - 1) / Tile, 0, 0};
+                        (g.out_w + Tile - 1) / Tile, 0, 0, detail::tile_stride(P * C), detail::tile_stride(P * K)};
     job.tiles = batch * job.tiles_h * job.tiles_w;
     job.block = block_tiles<Tile>(g, job.tiles, true);
-    const std::size_t v_size = P * job.block * C, z_size = P * job.block * K, s_size = P * C * K;
+    const std::size_t v_size = job.block * job.v_stride, z_size = job.block * job.m_stride, s_size = P * C * K;
     const std::size_t threads = static_cast<std::size_t>(cpu_threads());
     const std::size_t stride = CpuScratch::per_thread_stride(v_size + z_size + s_size);
     float* base = scratch.per_thread(v_size + z_size + s_size);
@@ -562,7 +592,8 @@ void kernel_gradient(const ConvGeometry& g, const float* x, std::size_t batch, c
         detail::transform_inputs<Tile>(job, t0, count, V);
         detail::transform_gradients<Tile>(job, t0, count, Z);
         for (std::size_t xi = 0; xi < P; ++xi)
-            gemm_serial(true, false, C, K, count, 1.0f, V + xi * C, P * C, Z + xi * K, P * K, 1.0f, S + xi * C * K, K);
+            gemm_serial(true, false, C, K, count, 1.0f, V + xi * C, job.v_stride, Z + xi * K, job.m_stride, 1.0f,
+                        S + xi * C * K, K);
     });
     // Add the threads' sums into the first, then dW = A'^T S A' per (c, k).
     float* S = base + v_size + z_size;
