@@ -7,7 +7,12 @@
 //   conv_layers [--threads 2] [--repeat 3] [--network vgg16|basic-cnn|all] [--no-backward]
 //               [--conv-algorithm automatic|im2col|winograd|winograd_fast|direct]
 //
-// Columns: the method the algorithm (default automatic) runs for the layer and its forward rate; forward by im2col (the
+// First line: the FMA ceiling, measured here (independent FMA chains on every thread, the
+// instruction set the kernels run). Columns: the method the algorithm (default automatic)
+// runs for the layer, its forward rate and that rate as a fraction of the ceiling (above
+// 1 for Winograd, which does fewer multiplies than it is credited); for a Winograd layer
+// the products alone (its one GEMM per point over the same blocks of tiles, the
+// multiply-adds it really does) as a fraction of the ceiling; forward by im2col (the
 // straightforward path, for what the fast one buys); SGEMM split over typenet's
 // threads (OpenBLAS single-threaded per block, as the kernels call it) and OpenBLAS's
 // own threads; backward input gradient and kernel gradient.
@@ -83,6 +88,72 @@ double sgemm_rate(std::size_t rows, std::size_t n, std::size_t k, int repeat, bo
     return 2.0 * double(m) * double(n) * double(k) / seconds / 1e9;
 }
 
+// GFLOP/s of FP32 FMAs on every thread: 16 independent chains per task, enough to cover
+// the FMA latency on two pipes, for the instruction set the kernels run; many short tasks,
+// so that a thread that wakes late still gets its share.
+double fma_ceiling() {
+    constexpr std::size_t chains = 16, steps = 100'000;
+    const std::size_t threads = static_cast<std::size_t>(tn::cpu_threads()), tasks = 32 * threads;
+    std::vector<float> sink(tasks * ck::simd::lanes);
+    const std::vector<float> scale_values(ck::simd::lanes, 0.999999f), shift_values(ck::simd::lanes, 1e-7f);
+    auto run = [&] {
+        tn::parallel_tasks(tasks, [&](std::size_t task, unsigned) {
+            ck::simd::run([&]() TYPENET_SIMD {
+                ck::simd::vfloat acc[chains], scale, shift;
+                ck::simd::load(scale, scale_values.data());
+                ck::simd::load(shift, shift_values.data());
+                for (std::size_t c = 0; c < chains; ++c) acc[c] = shift * float(c);
+                for (std::size_t i = 0; i < steps; ++i)
+                    TYPENET_UNROLL(16)
+                    for (std::size_t c = 0; c < chains; ++c) acc[c] = acc[c] * scale + shift;
+                for (std::size_t c = 1; c < chains; ++c) acc[0] += acc[c];
+                ck::simd::store(sink.data() + task * ck::simd::lanes, acc[0]);  // keeps the loop
+            });
+        });
+    };
+    // The best of several runs, not the median: a ceiling (the first runs after the pool
+    // starts can find a thread not yet on its core).
+    double seconds = 1e30;
+    for (int i = 0; i < 9; ++i) {
+        const auto start = clock_type::now();
+        run();
+        seconds = std::min(seconds, std::chrono::duration<double>(clock_type::now() - start).count());
+    }
+    return 2.0 * double(chains * steps * ck::simd::lanes * tasks) / seconds / 1e9;
+}
+
+// The products of a Winograd convolution alone: P GEMMs (tiles x C) * (C x K) per block
+// of tiles, blocks over the threads, as winograd::convolve runs them (same block size,
+// row strides and register kernel), on random transformed values. GFLOP/s of the
+// multiply-adds done; 0 where the register kernel does not apply (K not a multiple of 16
+// or no AVX-512: OpenBLAS then, which the sgemm columns measure).
+template <std::size_t Tile>
+double winograd_product_rate(const tn::ConvGeometry& g, std::size_t batch, int repeat) {
+    namespace wg = ck::winograd;
+    if (!wg::detail::register_kernel(g.filters)) return 0.0;
+    constexpr std::size_t P = wg::Size<Tile>::points;
+    const std::size_t C = g.in_c, K = g.filters;
+    const std::size_t tiles = batch * ((g.out_h + Tile - 1) / Tile) * ((g.out_w + Tile - 1) / Tile);
+    const std::size_t block = wg::block_tiles<Tile>(g, tiles), blocks = (tiles + block - 1) / block;
+    const std::size_t ldv = wg::detail::tile_stride(P * C), ldm = wg::detail::tile_stride(P * K);
+    const std::size_t threads = static_cast<std::size_t>(tn::cpu_threads());
+    const auto U = random_values(P * C * K, 5);
+    std::vector<std::vector<float>> V, M;
+    for (std::size_t t = 0; t < threads; ++t) {
+        V.push_back(random_values(block * ldv, 6 + unsigned(t)));
+        M.emplace_back(block * ldm);
+    }
+    const double seconds = median_seconds(repeat, [&] {
+        tn::parallel_tasks(blocks, [&](std::size_t task, unsigned slot) {
+            const std::size_t count = std::min(block, tiles - task * block);
+            for (std::size_t xi = 0; xi < P; ++xi)
+                wg::detail::multiply(V[slot].data() + xi * C, ldv, U.data() + xi * C * K, M[slot].data() + xi * K, ldm,
+                                     count, C, K);
+        });
+    });
+    return 2.0 * double(P * tiles) * double(C * K) / seconds / 1e9;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,9 +204,11 @@ int main(int argc, char** argv) {
         layers.insert(layers.end(), std::begin(basic), std::end(basic));
     }
 
-    std::printf("%d threads; GFLOP/s are nominal (2 x rows x filters x 9C per pass)\n", tn::cpu_threads());
-    std::printf("%-20s %-16s %8s %9s %9s %9s %9s %9s %9s %9s\n", "layer", "shape", "method", "fwd ms", "fwd GF/s",
-                "im2col", "sgemm", "blas-thr", "dx GF/s", "dW GF/s");
+    const double ceiling = fma_ceiling();
+    std::printf("%d threads; FMA ceiling %.1f GFLOP/s (measured); GFLOP/s are nominal (2 x rows x filters x 9C per "
+                "pass)\n", tn::cpu_threads(), ceiling);
+    std::printf("%-20s %-16s %13s %9s %9s %7s %9s %9s %9s %9s %9s %9s\n", "layer", "shape", "method", "fwd ms",
+                "fwd GF/s", "of FMA", "products", "im2col", "sgemm", "blas-thr", "dx GF/s", "dW GF/s");
     double total_forward = 0.0, total_im2col = 0.0;
     for (const Layer& l : layers) {
         const tn::ConvGeometry g = geometry_of(l);
@@ -154,6 +227,11 @@ int main(int argc, char** argv) {
             ck::conv2d_forward_by(ck::ConvMethod::im2col, g, x.data(), l.batch, kernel.data(), bias.data(), y.data(),
                                   tn::ActivationKind::relu);
         });
+        double products = 0.0;
+        if (method == ck::ConvMethod::winograd) products = winograd_product_rate<2>(g, l.batch, repeat);
+        if (method == ck::ConvMethod::winograd_fast) products = winograd_product_rate<4>(g, l.batch, repeat);
+        char products_text[16] = "-";
+        if (products > 0.0) std::snprintf(products_text, sizeof products_text, "%.2f", products / ceiling);
         total_forward += fwd;
         total_im2col += im2col;
         const double sgemm = sgemm_rate(l.batch * g.out_pixels(), g.filters, g.patch_size(), repeat, false, threads);
@@ -177,8 +255,9 @@ int main(int argc, char** argv) {
         }
         char shape[64];
         std::snprintf(shape, sizeof shape, "%zux%zux%zu>%zu", l.size, l.size, l.channels, l.filters);
-        std::printf("%-20s %-16s %8s %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", l.name, shape, tn::conv_algorithm_name(method),
-                    fwd * 1e3, flops / fwd / 1e9, flops / im2col / 1e9, sgemm, blas_threads, dx_rate, dw_rate);
+        std::printf("%-20s %-16s %13s %9.1f %9.1f %7.2f %9s %9.1f %9.1f %9.1f %9.1f %9.1f\n", l.name, shape,
+                    tn::conv_algorithm_name(method), fwd * 1e3, flops / fwd / 1e9, flops / fwd / 1e9 / ceiling,
+                    products_text, flops / im2col / 1e9, sgemm, blas_threads, dx_rate, dw_rate);
         std::fflush(stdout);
     }
     std::printf("forward total: %.1f ms (im2col everywhere: %.1f ms)\n", total_forward * 1e3, total_im2col * 1e3);
