@@ -210,8 +210,8 @@ BOOST_AUTO_TEST_CASE(training_and_fp32_are_untouched) {
     BOOST_TEST((features(net, x, batch, tn::Precision::fp32) == fp32));
 }
 
-// MobileNetV2's ReLU6 after Conv2D + BatchNormalization folds in bf16 too (one more pass
-// after the bf16 convolution, layers/conv2d.hpp): the outputs stop at 6, as FP32's do, and
+// MobileNetV2's ReLU6 after Conv2D + BatchNormalization folds in bf16 too (the bf16 tile
+// caps in its store, as the FP32 kernels do): the outputs stop at 6, as FP32's do, and
 // stay within 2e-2 of them relative to 6 (not 1e-2 as for the backbones: the wide gammas
 // that push values past 6 make bf16's rounding scale with pre-activations the cap hides).
 BOOST_AUTO_TEST_CASE(relu6_after_a_bf16_convolution_is_capped) {

@@ -149,20 +149,13 @@ TYPENET_UNROLL(12)
             acc[r][1] = _mm512_dpbf16_ps(acc[r][1], x, b1);
         }
     }
-    const __m512 zero = _mm512_setzero_ps(), cap = _mm512_set1_ps(relu.ceiling);
     const __mmask16 m0 = first_lanes(cols), m1 = cols > 16 ? first_lanes(cols - 16) : static_cast<__mmask16>(0);
 TYPENET_UNROLL(12)
     for (std::size_t r = 0; r < tile_rows; ++r) {
         if (r >= rows) break;
-        __m512 v0 = acc[r][0], v1 = acc[r][1];
-        if (relu.on) {  // zero where v < 0; NaN compares false and passes, as in TensorFlow
-            v0 = _mm512_mask_mov_ps(v0, _mm512_cmp_ps_mask(v0, zero, _CMP_LT_OQ), zero);
-            v1 = _mm512_mask_mov_ps(v1, _mm512_cmp_ps_mask(v1, zero, _CMP_LT_OQ), zero);
-        }
-        if (relu.capped()) {  // the ceiling where v > it; NaN passes here too
-            v0 = _mm512_mask_mov_ps(v0, _mm512_cmp_ps_mask(v0, cap, _CMP_GT_OQ), cap);
-            v1 = _mm512_mask_mov_ps(v1, _mm512_cmp_ps_mask(v1, cap, _CMP_GT_OQ), cap);
-        }
+        simd::vfloat v0 = acc[r][0], v1 = acc[r][1];  // __m512 and vfloat: both 16 floats
+        apply_relu_clamp(relu, v0);  // the rule every FP32 convolution stores with (NaN passes)
+        apply_relu_clamp(relu, v1);
         if (cols == panel_width) {
             _mm512_storeu_ps(out + r * ldo, v0);
             _mm512_storeu_ps(out + r * ldo + 16, v1);
