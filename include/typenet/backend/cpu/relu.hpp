@@ -44,7 +44,7 @@ inline void gradient_block(const float* x, const float* dy, float* dx, std::size
             simd::load_n(xv, x + i, width);
             simd::load_n(dv, dy + i, width);
             if constexpr (Capped)
-                simd::store_n(dx + i, (xv > 0.0f) & (xv < max_value) ? dv : simd::vfloat{}, width);
+                simd::store_n(dx + i, ((xv > 0.0f) & (xv < max_value)) ? dv : simd::vfloat{}, width);
             else
                 simd::store_n(dx + i, xv > 0.0f ? dv : simd::vfloat{}, width);
         }
