@@ -26,7 +26,9 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "typenet/backend/cpu/batch_norm.hpp"
 #include "typenet/backend/kernels.hpp"
@@ -40,20 +42,21 @@
 
 namespace typenet {
 
-template <class In, class Device, FixedString Name, float Momentum, float Epsilon>
-class BatchNormalizationLayer
-    : public LayerBase<In, In, Name, "BatchNormalization", 4 * dim_or_one<In, In::rank - 1>, Linear,
-                       2 * dim_or_one<In, In::rank - 1>> {
-    static constexpr bool spec_ok = Momentum >= 0.0f && Momentum <= 1.0f && Epsilon > 0.0f;
-    static_assert(Momentum >= 0.0f && Momentum <= 1.0f,
-                  "BatchNormalization: momentum must be in [0, 1] (Keras's default is 0.99)");
-    static_assert(Epsilon > 0.0f, "BatchNormalization: epsilon must be positive (Keras's default is 1e-3)");
+namespace detail {
 
+// What every BatchNormalization does, whatever its shape and name: its weights and the
+// kernels' calls, with the channel count, momentum and epsilon as values. A class per
+// device, not per layer, so that a ResNet-50's 53 BatchNormalizations compile this code
+// once (compile time is part of speed: docs/performance.md); the layer type below keeps
+// the compile-time shape, name and rules.
+template <class Device>
+class BatchNormalizationWeights {
 public:
-    static constexpr bool ok = spec_ok;
-    static constexpr std::size_t channels = dim_or_one<In, In::rank - 1>;
-    static constexpr float momentum = Momentum, epsilon = Epsilon;
-    static constexpr bool is_batch_normalization = true;  // folds into a convolution (fold_batch_norm.hpp)
+    BatchNormalizationWeights(std::size_t channels, float momentum, float epsilon)
+        : params_{Parameter<Device>{"gamma", {channels}}, Parameter<Device>{"beta", {channels}}},
+          state_{StateVariable<Device>{"moving_mean", {channels}},
+                 StateVariable<Device>{"moving_variance", {channels}}},
+          channels_(channels), momentum_(momentum), epsilon_(epsilon) {}
 
     std::span<Parameter<Device>> parameters() { return params_; }
     std::span<const Parameter<Device>> parameters() const { return params_; }
@@ -70,37 +73,10 @@ public:
 
     // Keras's initializers: gamma ones, beta zeros, moving mean zeros, moving variance ones.
     void initialize(Random&) {
-        gamma().set_values(std::vector<float>(channels, 1.0f));
+        gamma().set_values(std::vector<float>(channels_, 1.0f));
         beta().value.zero();
         moving_mean().value.zero();
         moving_variance().fill(1.0f);
-    }
-
-    // Whether forward(..., mode) normalises with the batch's statistics.
-    [[nodiscard]] bool uses_batch_statistics(Mode mode) const { return mode == Mode::train && this->trainable; }
-
-    void forward(const float* x, float* y, std::size_t batch, Mode mode) {
-        const std::size_t rows = batch * In::size / channels;
-        mean_.ensure(channels);
-        inv_std_.ensure(channels);
-        batch_statistics_ = uses_batch_statistics(mode);
-        if (BatchStatisticsSum* across = batch_statistics_sum(); batch_statistics_ && across != nullptr) {
-            if constexpr (std::is_same_v<Device, cpu>)
-                cpu_kernels::batchnorm_forward_training_across(
-                    x, rows, channels, gamma().value.data(), beta().value.data(), Epsilon, Momentum, y, mean_.data(),
-                    inv_std_.data(), moving_mean().value.data(), moving_variance().value.data(),
-                    [&](std::span<double> sums) { across->sum(sums); });
-            else
-                throw std::logic_error(std::string(Name.view()) +
-                                       ": batch statistics summed over ranks are implemented on the CPU only");
-        } else if (batch_statistics_)
-            Kernels<Device>::batchnorm_forward_training(x, rows, channels, gamma().value.data(), beta().value.data(),
-                                                        Epsilon, Momentum, y, mean_.data(), inv_std_.data(),
-                                                        moving_mean().value.data(), moving_variance().value.data());
-        else
-            Kernels<Device>::batchnorm_forward_inference(x, rows, channels, gamma().value.data(), beta().value.data(),
-                                                         moving_mean().value.data(), moving_variance().value.data(),
-                                                         Epsilon, y, mean_.data(), inv_std_.data());
     }
 
     // Inference mode as y = x * scale + shift per channel, with the scale and shift forward()
@@ -108,50 +84,105 @@ public:
     // (layers/fold_batch_norm.hpp); backward() then runs as after an inference forward().
     // On the CPU only (the pointers are host memory).
     void inference_scale_shift(const float*& scale, const float*& shift) {
-        mean_.ensure(channels);
-        inv_std_.ensure(channels);
-        scale_shift_.ensure(2 * channels);
+        mean_.ensure(channels_);
+        inv_std_.ensure(channels_);
+        scale_shift_.ensure(2 * channels_);
         batch_statistics_ = false;
         float* s = scale_shift_.data();
         const float* g = gamma().value.data();
         const float* b = beta().value.data();
         const float* m = moving_mean().value.data();
         const float* v = moving_variance().value.data();
-        for (std::size_t c = 0; c < channels; ++c) {
+        for (std::size_t c = 0; c < channels_; ++c) {
             mean_.data()[c] = m[c];
-            inv_std_.data()[c] = 1.0f / std::sqrt(v[c] + Epsilon);
+            inv_std_.data()[c] = 1.0f / std::sqrt(v[c] + epsilon_);
             s[c] = g[c] * inv_std_.data()[c];
-            s[channels + c] = b[c] - m[c] * s[c];
+            s[channels_ + c] = b[c] - m[c] * s[c];
         }
         scale = s;
-        shift = s + channels;
+        shift = s + channels_;
     }
 
-    // Through the statistics the last forward used.
-    void backward(const float* x, const float*, const float* dy, float* dx, std::size_t batch, bool) {
-        const bool learn = this->trainable;
+protected:
+    // rows = pixels of the batch; with the batch's statistics (training) or the moving ones.
+    void normalize_rows(const float* x, float* y, std::size_t rows, bool batch_statistics, std::string_view layer) {
+        mean_.ensure(channels_);
+        inv_std_.ensure(channels_);
+        batch_statistics_ = batch_statistics;
+        if (BatchStatisticsSum* across = batch_statistics_sum(); batch_statistics_ && across != nullptr) {
+            if constexpr (std::is_same_v<Device, cpu>)
+                cpu_kernels::batchnorm_forward_training_across(
+                    x, rows, channels_, gamma().value.data(), beta().value.data(), epsilon_, momentum_, y,
+                    mean_.data(), inv_std_.data(), moving_mean().value.data(), moving_variance().value.data(), across);
+            else
+                throw std::logic_error(std::string(layer) +
+                                       ": batch statistics summed over ranks are implemented on the CPU only");
+        } else if (batch_statistics_)
+            Kernels<Device>::batchnorm_forward_training(x, rows, channels_, gamma().value.data(), beta().value.data(),
+                                                        epsilon_, momentum_, y, mean_.data(), inv_std_.data(),
+                                                        moving_mean().value.data(), moving_variance().value.data());
+        else
+            Kernels<Device>::batchnorm_forward_inference(x, rows, channels_, gamma().value.data(), beta().value.data(),
+                                                         moving_mean().value.data(), moving_variance().value.data(),
+                                                         epsilon_, y, mean_.data(), inv_std_.data());
+    }
+
+    // Through the statistics the last forward used; gamma's and beta's gradients if learn.
+    void backward_rows(const float* x, const float* dy, float* dx, std::size_t rows, bool learn) {
         if constexpr (std::is_same_v<Device, cpu>)
             if (BatchStatisticsSum* across = batch_statistics_sum(); batch_statistics_ && across != nullptr) {
-                cpu_kernels::batchnorm_backward_across(x, dy, batch * In::size / channels, channels,
-                                                       gamma().value.data(), mean_.data(), inv_std_.data(), true, dx,
+                cpu_kernels::batchnorm_backward_across(x, dy, rows, channels_, gamma().value.data(), mean_.data(),
+                                                       inv_std_.data(), true, dx,
                                                        learn ? gamma().grad.data() : nullptr,
-                                                       learn ? beta().grad.data() : nullptr,
-                                                       [&](std::span<double> sums) { across->sum(sums); });
+                                                       learn ? beta().grad.data() : nullptr, across);
                 return;
             }
-        Kernels<Device>::batchnorm_backward(x, dy, batch * In::size / channels, channels, gamma().value.data(),
-                                            mean_.data(), inv_std_.data(), batch_statistics_, dx,
+        Kernels<Device>::batchnorm_backward(x, dy, rows, channels_, gamma().value.data(), mean_.data(),
+                                            inv_std_.data(), batch_statistics_, dx,
                                             learn ? gamma().grad.data() : nullptr, learn ? beta().grad.data() : nullptr);
     }
 
 private:
-    std::array<Parameter<Device>, 2> params_{Parameter<Device>{"gamma", {channels}},
-                                             Parameter<Device>{"beta", {channels}}};
-    std::array<StateVariable<Device>, 2> state_{StateVariable<Device>{"moving_mean", {channels}},
-                                                StateVariable<Device>{"moving_variance", {channels}}};
+    std::array<Parameter<Device>, 2> params_;
+    std::array<StateVariable<Device>, 2> state_;
+    std::size_t channels_;
+    float momentum_, epsilon_;
     Buffer<Device> mean_, inv_std_;  // the statistics of the last forward, for backward
     Buffer<Device> scale_shift_;     // inference_scale_shift's
     bool batch_statistics_ = false;
+};
+
+}  // namespace detail
+
+template <class In, class Device, FixedString Name, float Momentum, float Epsilon>
+class BatchNormalizationLayer
+    : public LayerBase<In, In, Name, "BatchNormalization", 4 * dim_or_one<In, In::rank - 1>, Linear,
+                       2 * dim_or_one<In, In::rank - 1>>,
+      public detail::BatchNormalizationWeights<Device> {
+    static constexpr bool spec_ok = Momentum >= 0.0f && Momentum <= 1.0f && Epsilon > 0.0f;
+    static_assert(Momentum >= 0.0f && Momentum <= 1.0f,
+                  "BatchNormalization: momentum must be in [0, 1] (Keras's default is 0.99)");
+    static_assert(Epsilon > 0.0f, "BatchNormalization: epsilon must be positive (Keras's default is 1e-3)");
+    using weights = detail::BatchNormalizationWeights<Device>;
+
+public:
+    static constexpr bool ok = spec_ok;
+    static constexpr std::size_t channels = dim_or_one<In, In::rank - 1>;
+    static constexpr float momentum = Momentum, epsilon = Epsilon;
+    static constexpr bool is_batch_normalization = true;  // folds into a convolution (fold_batch_norm.hpp)
+
+    BatchNormalizationLayer() : weights(channels, Momentum, Epsilon) {}
+
+    // Whether forward(..., mode) normalises with the batch's statistics.
+    [[nodiscard]] bool uses_batch_statistics(Mode mode) const { return mode == Mode::train && this->trainable; }
+
+    void forward(const float* x, float* y, std::size_t batch, Mode mode) {
+        this->normalize_rows(x, y, batch * In::size / channels, uses_batch_statistics(mode), Name.view());
+    }
+
+    void backward(const float* x, const float*, const float* dy, float* dx, std::size_t batch, bool) {
+        this->backward_rows(x, dy, dx, batch * In::size / channels, this->trainable);
+    }
 };
 
 template <float Momentum = 0.99f, float Epsilon = 1e-3f, FixedString Name = "">

@@ -118,8 +118,7 @@ public:
 
     void initialize(Random& rng) {
         constexpr std::size_t receptive = Kernel * Kernel;
-        kernel().set_values(glorot_uniform(kernel().size(), receptive * shapes::in_c, receptive * Filters, rng));
-        if constexpr (HasBias) bias().value.zero();
+        this->initialize_glorot_uniform(receptive * shapes::in_c, receptive * Filters, rng);
     }
 
     void forward(const float* x, float* y, std::size_t batch, Mode mode) {
@@ -150,11 +149,7 @@ public:
     // (a ReLU(max_value) after the BatchNormalization).
     void forward_folded(const float* x, float* y, std::size_t batch, const float* scale, const float* shift,
                         ActivationKind act, float relu_ceiling = std::numeric_limits<float>::infinity()) {
-        const std::size_t taps = kernel().size() / Filters;
-        folded_.ensure(kernel().size() + Filters);
-        float* k = folded_.data();
-        detail::fold_scale_shift(kernel().value.data(), taps, Filters, this->bias_values(), scale, shift, k,
-                                 k + kernel().size());
+        const float* k = this->fold_batch_norm(Filters, scale, shift);
         if constexpr (std::is_same_v<Device, cpu>)
             if (bf16_inference<Device>(Mode::infer))
                 return Kernels<Device>::conv2d_forward_bf16(geometry, x, batch, k, k + kernel().size(), y, act,
@@ -164,7 +159,6 @@ public:
 
 private:
     Buffer<Device> workspace_;
-    Buffer<Device> folded_;  // the kernel and bias with a BatchNormalization folded in
 };
 
 }  // namespace typenet

@@ -61,8 +61,7 @@ public:
     DenseLayer() : weights("kernel", {In::size, Units}, Units) {}
 
     void initialize(Random& rng) {
-        kernel().set_values(glorot_uniform(kernel().size(), in_features, Units, rng));
-        bias().value.zero();
+        this->initialize_glorot_uniform(in_features, Units, rng);
     }
 
     void forward(const float* x, float* y, std::size_t batch, Mode mode) {

@@ -95,9 +95,7 @@ public:
     void initialize(Random& rng) {
         // Keras's fans for a (kh, kw, in_c, multiplier) kernel: in_c and multiplier times the taps.
         constexpr std::size_t taps = Kernel * Kernel;
-        depthwise_kernel().set_values(
-            glorot_uniform(depthwise_kernel().size(), taps * shapes::in_c, taps * Multiplier, rng));
-        if constexpr (HasBias) bias().value.zero();
+        this->initialize_glorot_uniform(taps * shapes::in_c, taps * Multiplier, rng);
     }
 
     void forward(const float* x, float* y, std::size_t batch, Mode) {
@@ -122,16 +120,10 @@ public:
     // a finite relu_ceiling caps act relu (a ReLU(max_value) after the BatchNormalization).
     void forward_folded(const float* x, float* y, std::size_t batch, const float* scale, const float* shift,
                         ActivationKind act, float relu_ceiling = std::numeric_limits<float>::infinity()) {
-        const std::size_t size = depthwise_kernel().size(), F = shapes::filters;
-        folded_.ensure(size + F);
-        float* k = folded_.data();
-        detail::fold_scale_shift(depthwise_kernel().value.data(), size / F, F, this->bias_values(), scale, shift, k,
-                                 k + size);
-        Kernels<Device>::depthwise_conv2d_forward_capped(geometry, x, batch, k, k + size, y, act, relu_ceiling);
+        const float* k = this->fold_batch_norm(shapes::filters, scale, shift);
+        Kernels<Device>::depthwise_conv2d_forward_capped(geometry, x, batch, k, k + depthwise_kernel().size(), y,
+                                                         act, relu_ceiling);
     }
-
-private:
-    Buffer<Device> folded_;  // the kernel and bias with a BatchNormalization folded in
 };
 
 template <std::size_t Kernel, class Activation = Linear, class Padding = Valid, LayerOption Option1 = LayerOption{},

@@ -1,7 +1,9 @@
 // typenet/layers/kernel_and_bias.hpp
 // The weights of Dense, Conv2D and DepthwiseConv2D: a kernel and, with Keras's use_bias,
 // a bias (layers/use_bias.hpp), with the accessors the three share, and the step their
-// backward passes share: dy turned into dL/d(pre-activation) of the fused activation.
+// backward passes share: dy turned into dL/d(pre-activation) of the fused activation; and
+// Keras's initializers and the BatchNormalization fold, which take the layer's sizes as
+// values: these compile once per device, not once per layer (docs/performance.md).
 #pragma once
 
 #include <array>
@@ -13,6 +15,8 @@
 
 #include "typenet/backend/kernels.hpp"
 #include "typenet/core/buffer.hpp"
+#include "typenet/core/random.hpp"
+#include "typenet/layers/fold_batch_norm.hpp"
 #include "typenet/layers/parameter.hpp"
 
 namespace typenet {
@@ -41,7 +45,25 @@ public:
         return params_[1];
     }
 
+    // Keras's initializers: a glorot_uniform kernel with these fans, a zero bias.
+    void initialize_glorot_uniform(std::size_t fan_in, std::size_t fan_out, Random& rng) {
+        kernel().set_values(glorot_uniform(kernel().size(), fan_in, fan_out, rng));
+        if constexpr (HasBias) bias().value.zero();
+    }
+
 protected:
+    // The kernel and bias with a following BatchNormalization's y * scale + shift per output
+    // channel folded in (layers/fold_batch_norm.hpp), in a buffer of the layer: `outputs`
+    // bias values after the kernel's. Inference only, host memory.
+    float* fold_batch_norm(std::size_t outputs, const float* scale, const float* shift) {
+        const std::size_t size = kernel().size();
+        folded_.ensure(size + outputs);
+        float* k = folded_.data();
+        detail::fold_scale_shift(kernel().value.data(), size / outputs, outputs, bias_values(), scale, shift, k,
+                                 k + size);
+        return k;
+    }
+
     // The bias values for a kernel call: null without a bias.
     const float* bias_values() const {
         if constexpr (HasBias)
@@ -79,6 +101,7 @@ private:
 
     std::array<Parameter<Device>, HasBias ? 2 : 1> params_;
     Buffer<Device> dz_;
+    Buffer<Device> folded_;  // fold_batch_norm's
 };
 
 }  // namespace typenet

@@ -57,6 +57,30 @@ inline ForwardProfiler& forward_profiler() {
     return profiler;
 }
 
+namespace detail {
+// Out of line of the per-layer walks below (one copy, not one per layer type).
+inline std::string layer_path(std::string_view prefix, std::string_view layer) {
+    std::string path(prefix);
+    if (!path.empty()) path += '/';
+    path += layer;
+    return path;
+}
+// "a, b" + c -> "a, b, c".
+inline void append_listed(std::string& list, std::string_view item) {
+    if (!list.empty()) list += ", ";
+    list += item;
+}
+}  // namespace detail
+
+namespace detail {
+// forward_profiler()'s call for a layer whose forward began at `start`.
+inline void report_forward_time(std::string_view layer, std::string_view keras_type, bool folded,
+                                std::chrono::steady_clock::time_point start) {
+    forward_profiler()(layer, keras_type, folded,
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+}
+}  // namespace detail
+
 struct no_initialization_t {};
 inline constexpr no_initialization_t no_initialization{};
 
@@ -335,9 +359,7 @@ private:
 
     template <class Layer, class Visitor>
     static void parameters_of(Layer& layer, Visitor& visit, std::string_view prefix) {
-        std::string path = is_block_v<std::remove_const_t<Layer>> ? std::string(prefix)
-                           : prefix.empty() ? std::string(layer.name.view())
-                                            : std::string(prefix) + "/" + std::string(layer.name.view());
+        const std::string path = path_of(layer, prefix);
         if constexpr (std::remove_const_t<Layer>::is_model) {
             layer.for_each_parameter(visit, path);
         } else {
@@ -345,10 +367,13 @@ private:
         }
     }
 
+    // A layer's weights are "<path>/<weight>"; a block adds nothing to the path.
     template <class Layer>
     static std::string path_of(const Layer& layer, std::string_view prefix) {
-        if constexpr (is_block_v<std::remove_const_t<Layer>>) return std::string(prefix);
-        return prefix.empty() ? std::string(layer.name.view()) : std::string(prefix) + "/" + std::string(layer.name.view());
+        if constexpr (is_block_v<std::remove_const_t<Layer>>)
+            return std::string(prefix);
+        else
+            return detail::layer_path(prefix, layer.name.view());
     }
 
     template <class Layer, class Visitor>
@@ -398,7 +423,7 @@ private:
 
     std::string no_such_layer(std::string_view layer_name) const {
         std::string names;
-        for_each_layer([&](const auto& layer, int) { names += (names.empty() ? "" : ", ") + std::string(layer.name.view()); });
+        for_each_layer([&](const auto& layer, int) { detail::append_listed(names, layer.name.view()); });
         return "no layer named '" + std::string(layer_name) + "' in model '" + std::string(name.view()) +
                "' (its layers: " + names + ")";
     }
@@ -424,11 +449,10 @@ private:
     template <std::size_t I, class Call>
     static void timed(bool folded, Call&& call) {
         if constexpr (!layer_type<I>::is_model && !is_block_v<layer_type<I>>) {
-            if (const ForwardProfiler profiler = forward_profiler(); profiler != nullptr) {
+            if (forward_profiler() != nullptr) {
                 const auto start = std::chrono::steady_clock::now();
                 call();
-                profiler(layer_type<I>::name.view(), layer_type<I>::keras_type.view(), folded,
-                         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+                detail::report_forward_time(layer_type<I>::name.view(), layer_type<I>::keras_type.view(), folded, start);
                 return;
             }
         }

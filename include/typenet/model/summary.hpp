@@ -72,6 +72,18 @@ inline std::string summary_row(const std::array<std::string, 3>& fields, const s
     return summary_row<3>(fields, stops);
 }
 
+// "conv1_conv (Conv2D)", a row's first field.
+inline std::string layer_and_type(std::string_view name, std::string_view keras_type) {
+    return std::string(name) + " (" + std::string(keras_type) + ")";
+}
+
+// A row of the plain layout. The walks below call one function per layer with the layer's
+// values, rather than building strings in code instantiated for every layer type.
+inline std::string summary_layer_row(std::string_view name, std::string_view keras_type, std::string shape,
+                                     std::size_t params, const std::array<std::size_t, 3>& stops) {
+    return summary_row({layer_and_type(name, keras_type), std::move(shape), std::to_string(params)}, stops);
+}
+
 template <class... L>
 constexpr bool any_block(const TypeList<L...>*) {
     return (is_block_v<L> || ...);
@@ -82,6 +94,13 @@ struct ConnectedRow {
     std::string layer, shape, params;
     std::vector<std::string> inbound;
 };
+
+// Appends a layer's row fed by `input`, which becomes the layer's name.
+inline void connect_layer(std::vector<ConnectedRow>& rows, std::string& input, std::string_view name,
+                          std::string_view keras_type, std::string shape, std::size_t params) {
+    rows.push_back({layer_and_type(name, keras_type), std::move(shape), std::to_string(params), {input}});
+    input = std::string(name);
+}
 
 template <class Block>
 std::string connect_block(const Block& block, const std::string& input, std::vector<ConnectedRow>& rows);
@@ -97,9 +116,8 @@ std::string connect_chain(const ChainType& chain, std::string input, std::vector
                 if constexpr (is_block_v<L>) {
                     input = connect_block(layer, input, rows);
                 } else {
-                    rows.push_back({std::string(L::name.view()) + " (" + std::string(L::keras_type.view()) + ")",
-                                    L::output_shape::keras_string(), std::to_string(L::param_count), {input}});
-                    input = std::string(L::name.view());
+                    connect_layer(rows, input, L::name.view(), L::keras_type.view(), L::output_shape::keras_string(),
+                                  L::param_count);
                 }
             }(),
             ...);
@@ -141,8 +159,8 @@ std::string connect_block(const Block& block, const std::string& input, std::vec
         return a < b;
     });
     for (std::size_t i : order) rows.push_back(std::move(inner[i]));
-    rows.push_back({std::string(Block::name.view()) + " (" + std::string(Block::keras_type.view()) + ")",
-                    Block::output_shape::keras_string(), "0", ends});
+    rows.push_back({layer_and_type(Block::name.view(), Block::keras_type.view()), Block::output_shape::keras_string(),
+                    "0", ends});
     return std::string(Block::name.view());
 }
 
@@ -193,9 +211,8 @@ std::string summary_string(const ModelType& model, std::size_t line_length = 0) 
     model.for_each_layer([&](const auto& layer, int depth) {
         if (depth != 0) return;  // nested models show as one row, as in Keras
         using L = std::remove_cvref_t<decltype(layer)>;
-        rows.push_back(detail::summary_row({std::string(L::name.view()) + " (" + std::string(L::keras_type.view()) + ")",
-                                            L::output_shape::keras_string(), std::to_string(L::param_count)},
-                                           stops));
+        rows.push_back(detail::summary_layer_row(L::name.view(), L::keras_type.view(), L::output_shape::keras_string(),
+                                                 L::param_count, stops));
     });
 
     std::ostringstream out;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "typenet/backend/cpu/parallel.hpp"
+#include "typenet/core/batch_statistics.hpp"
 
 namespace typenet::cpu_kernels {
 
@@ -57,15 +58,15 @@ inline void normalise(const float* x, std::size_t rows, std::size_t C, const flo
 
 }  // namespace bn_detail
 
-// The statistics of a batch split over ranks (core/batch_statistics.hpp): sum_across(span)
+// The statistics of a batch split over ranks (core/batch_statistics.hpp): across->sum(span)
 // replaces the rank's per-channel sums by the sums over all ranks, so every rank normalises
 // with the whole global batch's mean and variance. A rank with no rows still takes part.
-// One process: the identity (batchnorm_forward_training below).
-template <class SumAcross>
-void batchnorm_forward_training_across(const float* x, std::size_t rows, std::size_t C, const float* gamma,
+// One process: across is null (batchnorm_forward_training below). Not a template on the
+// summing callable: one copy of this code for every layer that calls it.
+inline void batchnorm_forward_training_across(const float* x, std::size_t rows, std::size_t C, const float* gamma,
                                        const float* beta, float epsilon, float momentum, float* y, float* saved_mean,
                                        float* saved_inv_std, float* moving_mean, float* moving_variance,
-                                       SumAcross&& sum_across) {
+                                       BatchStatisticsSum* across) {
     std::vector<double> sums(C + 1, 0.0);  // per channel, then the row count
     if (rows != 0)
         std::copy_n(bn_detail::reduce_rows<1>(rows, C, [&](std::size_t r, double* acc) {
@@ -74,7 +75,7 @@ void batchnorm_forward_training_across(const float* x, std::size_t rows, std::si
                     }).begin(),
                     C, sums.begin());
     sums[C] = static_cast<double>(rows);
-    sum_across(std::span<double>(sums));
+    if (across != nullptr) across->sum(std::span<double>(sums));
     const double total = sums[C];
     if (total == 0.0) return;  // no batch anywhere, no statistics: the moving ones stay
     for (std::size_t c = 0; c < C; ++c) saved_mean[c] = static_cast<float>(sums[c] / total);
@@ -87,7 +88,7 @@ void batchnorm_forward_training_across(const float* x, std::size_t rows, std::si
                 acc[c] += d * d;
             }
         });
-    sum_across(std::span<double>(squares));
+    if (across != nullptr) across->sum(std::span<double>(squares));
     for (std::size_t c = 0; c < C; ++c) {
         const double variance = squares[c] / total;  // biased, as Keras normalises
         saved_inv_std[c] = static_cast<float>(1.0 / std::sqrt(variance + epsilon));
@@ -102,7 +103,7 @@ inline void batchnorm_forward_training(const float* x, std::size_t rows, std::si
                                        float* saved_inv_std, float* moving_mean, float* moving_variance) {
     if (rows == 0) return;  // no batch, no statistics: the moving ones stay
     batchnorm_forward_training_across(x, rows, C, gamma, beta, epsilon, momentum, y, saved_mean, saved_inv_std,
-                                      moving_mean, moving_variance, [](std::span<double>) {});
+                                      moving_mean, moving_variance, nullptr);
 }
 
 inline void batchnorm_forward_inference(const float* x, std::size_t rows, std::size_t C, const float* gamma,
@@ -120,10 +121,9 @@ inline void batchnorm_forward_inference(const float* x, std::size_t rows, std::s
 // Inference mode: dx = gamma inv_std dy.
 // Across ranks (see batchnorm_forward_training_across): dgamma and dbeta stay this rank's
 // sums (the trainer sums parameter gradients), dx uses the sums and N of the global batch.
-template <class SumAcross>
-void batchnorm_backward_across(const float* x, const float* dy, std::size_t rows, std::size_t C, const float* gamma,
+inline void batchnorm_backward_across(const float* x, const float* dy, std::size_t rows, std::size_t C, const float* gamma,
                                const float* mean, const float* inv_std, bool batch_statistics, float* dx,
-                               float* dgamma, float* dbeta, SumAcross&& sum_across) {
+                               float* dgamma, float* dbeta, BatchStatisticsSum* across) {
     const bool need_sums = dgamma != nullptr || dbeta != nullptr || (dx != nullptr && batch_statistics);
     std::vector<double> sums(2 * C + 1, 0.0);  // sum dy, sum dy xhat, then the row count
     if (need_sums && rows > 0)
@@ -142,7 +142,7 @@ void batchnorm_backward_across(const float* x, const float* dy, std::size_t rows
     }
     if (dx == nullptr) return;
     sums[2 * C] = static_cast<double>(rows);
-    if (batch_statistics) sum_across(std::span<double>(sums));
+    if (batch_statistics && across != nullptr) across->sum(std::span<double>(sums));
     const double total = sums[2 * C];
     if (rows == 0) return;
     std::vector<float> scale(C), mean_dy(C), mean_dy_xhat(C);
@@ -165,8 +165,7 @@ void batchnorm_backward_across(const float* x, const float* dy, std::size_t rows
 inline void batchnorm_backward(const float* x, const float* dy, std::size_t rows, std::size_t C, const float* gamma,
                                const float* mean, const float* inv_std, bool batch_statistics, float* dx,
                                float* dgamma, float* dbeta) {
-    batchnorm_backward_across(x, dy, rows, C, gamma, mean, inv_std, batch_statistics, dx, dgamma, dbeta,
-                              [](std::span<double>) {});
+    batchnorm_backward_across(x, dy, rows, C, gamma, mean, inv_std, batch_statistics, dx, dgamma, dbeta, nullptr);
 }
 
 }  // namespace typenet::cpu_kernels
