@@ -82,23 +82,28 @@ using MobileNetPath =
           ReLUMax<6.0f, mobilenet_name<Id, "depthwise_relu">>,
           Conv2D<Filters, 1, Linear, Same, LayerOption{mobilenet_name<Id, "project">}, LayerOption{}, NoBias>,
           MobileNetBN<Id, "project_BN">>;
+
+// The block with its Add, as a class of its own rather than an alias of Add<...> (see
+// resnet.hpp's ResNetAdd: shorter types, faster compiles).
+template <std::size_t Id, std::size_t InChannels, std::size_t Filters, std::size_t Stride>
+struct MobileNetAdd : Add<mobilenet_name<Id, "add">, Branch<>, Branch<MobileNetPath<Id, InChannels, Filters, Stride>>> {};
 }  // namespace detail
 
 // Keras's _inverted_res_block(expansion=6 (1 for block 0), stride, filters, block_id=Id) for an
 // input of InChannels channels: with an Add named block_<Id>_add when the shapes allow one.
 template <std::size_t Id, std::size_t InChannels, std::size_t Filters, std::size_t Stride = 1>
 using InvertedResidual =
-    std::conditional_t<InChannels == Filters && Stride == 1,
-                       Add<detail::mobilenet_name<Id, "add">, Branch<>,
-                           Branch<detail::MobileNetPath<Id, InChannels, Filters, Stride>>>,
+    std::conditional_t<InChannels == Filters && Stride == 1, detail::MobileNetAdd<Id, InChannels, Filters, Stride>,
                        detail::MobileNetPath<Id, InChannels, Filters, Stride>>;
 
 // Keras MobileNetV2(alpha=1.0, include_top=False): 2,257,984 weights, of which 34,112 are the
 // moving statistics of its 52 BatchNormalizations. Output (H/32, W/32, 1280), rounded up.
 // Keras names the model mobilenetv2_1.00_<rows> after its input height (with weights=None;
 // loading ImageNet weights at a size Keras has none for renames it ..._224).
+// A class, not an alias of its Model: models that hold it name it in two words in their
+// types (see ResNet50Base).
 template <std::size_t Height = 224, std::size_t Width = 224>
-using MobileNetV2Base = Model<
+class MobileNetV2Base : public Model<
     concat("mobilenetv2_1.00_", number_text(Height)),
     Input<Height, Width, 3>,
     Conv2D<32, 3, Linear, Same, 2, "Conv1", NoBias>, BatchNormalization<0.999f, 1e-3f, "bn_Conv1">,
@@ -111,7 +116,10 @@ using MobileNetV2Base = Model<
     InvertedResidual<13, 96, 160, 2>, InvertedResidual<14, 160, 160>, InvertedResidual<15, 160, 160>,
     InvertedResidual<16, 160, 320>,
     Conv2D<1280, 1, Linear, Valid, "Conv_1", LayerOption{}, NoBias>, BatchNormalization<0.999f, 1e-3f, "Conv_1_bn">,
-    ReLUMax<6.0f, "out_relu">>;
+    ReLUMax<6.0f, "out_relu">> {
+public:
+    using MobileNetV2Base::Model::Model;
+};
 
 // What MobileNetV2Base expects of its input (keras.applications.mobilenet_v2.preprocess_input):
 // x / 127.5 - 1 on RGB pixels in 0..255; preprocess_input() applies it.

@@ -66,13 +66,18 @@ using ResNetShortcut = std::conditional_t<
            ResNetBN<Stage, Block, "_0_bn">>,
     Branch<>>;
 
+// A block's Add as a class of its own rather than an alias of Add<...>: the models that
+// hold it then spell it in a few characters in their types (and in the compiler's symbol
+// names), not with every layer of its branches (compile time, docs/performance.md).
+template <std::size_t Stage, std::size_t Block, std::size_t Filters, std::size_t Stride>
+struct ResNetAdd : Add<resnet_name<Stage, Block, "_add">, ResNetShortcut<Stage, Block, Filters, Stride>,
+                       ResNetResidual<Stage, Block, Filters, Stride>> {};
+
 template <std::size_t Stage, std::size_t Filters, std::size_t Stride1, class Indices>
 struct resnet_stage;
 template <std::size_t Stage, std::size_t Filters, std::size_t Stride1, std::size_t... I>
 struct resnet_stage<Stage, Filters, Stride1, std::index_sequence<I...>> {
-    using type = Stack<Stack<Add<resnet_name<Stage, I + 1, "_add">,
-                                 ResNetShortcut<Stage, I + 1, Filters, I == 0 ? Stride1 : 1>,
-                                 ResNetResidual<Stage, I + 1, Filters, I == 0 ? Stride1 : 1>>,
+    using type = Stack<Stack<ResNetAdd<Stage, I + 1, Filters, I == 0 ? Stride1 : 1>,
                              Activation<ReLU, resnet_name<Stage, I + 1, "_out">>>...>;
 };
 }  // namespace detail
@@ -80,8 +85,7 @@ struct resnet_stage<Stage, Filters, Stride1, std::index_sequence<I...>> {
 // Keras's residual_block_v1 as one block: the Add of shortcut and residual, then the ReLU
 // named conv<s>_block<b>_out. Stride applies to a first block (Block == 1) only.
 template <std::size_t Stage, std::size_t Block, std::size_t Filters, std::size_t Stride = 1>
-using ResNetBlock = Stack<Add<detail::resnet_name<Stage, Block, "_add">, detail::ResNetShortcut<Stage, Block, Filters, Stride>,
-                              detail::ResNetResidual<Stage, Block, Filters, Stride>>,
+using ResNetBlock = Stack<detail::ResNetAdd<Stage, Block, Filters, Stride>,
                           Activation<ReLU, detail::resnet_name<Stage, Block, "_out">>>;
 
 // Keras's stack_residual_blocks_v1: `Blocks` blocks, the first with a projection shortcut
@@ -96,9 +100,15 @@ using ResNetStem = Stack<ZeroPadding2D<3, 3, 3, 3, "conv1_pad">, Conv2D<64, 7, L
 
 // Keras ResNet50(include_top=False): 23,587,712 weights, of which 53,120 are the moving
 // statistics of its 53 BatchNormalizations. Output (H/32, W/32, 2048) for H, W divisible by 32.
+// A class, not an alias of its Model: a model that holds it names it in two words
+// (zoo::ResNet50Base<224, 224>) in its type, in compile errors and in the compiler's own
+// symbol names, instead of all 175 layers (compile time, docs/performance.md).
 template <std::size_t Height = 224, std::size_t Width = 224>
-using ResNet50Base = Model<"resnet50", Input<Height, Width, 3>, ResNetStem, ResNetStage<2, 3, 64, 1>,
-                           ResNetStage<3, 4, 128>, ResNetStage<4, 6, 256>, ResNetStage<5, 3, 512>>;
+class ResNet50Base : public Model<"resnet50", Input<Height, Width, 3>, ResNetStem, ResNetStage<2, 3, 64, 1>,
+                                  ResNetStage<3, 4, 128>, ResNetStage<4, 6, 256>, ResNetStage<5, 3, 512>> {
+public:
+    using ResNet50Base::Model::Model;
+};
 
 // What ResNet50Base expects of its input (keras.applications.resnet.preprocess_input):
 // RGB to BGR, minus the ImageNet means 103.939, 116.779, 123.68; preprocess_input() applies it.
