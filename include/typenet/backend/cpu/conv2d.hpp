@@ -232,12 +232,13 @@ TYPENET_UNROLL(4)
         }
 }
 
-template <std::size_t Vectors, std::size_t Pixels>
+// Builds: the instruction sets this shape of register block is for (simd::Builds).
+template <std::size_t Vectors, std::size_t Pixels, simd::Builds Builds>
 void direct_forward_rows(const ConvGeometry& g, const float* x, std::size_t first, std::size_t count,
                          const DirectTaps& taps, float* patches, const float* kernel, const float* bias, ReLUClamp relu,
                          float* y) {
     const std::size_t K = g.filters, n_taps = g.patch_size();
-    simd::run([&]() TYPENET_SIMD {
+    simd::run<Builds>([&]() TYPENET_SIMD {
         simd::vfloat bias_v[Vectors];
         for (std::size_t v = 0; v < Vectors; ++v) {
             bias_v[v] = simd::vfloat{};
@@ -269,26 +270,29 @@ inline void forward_direct(const ConvGeometry& g, const float* x, std::size_t ba
         // Register blocks for 32 AVX-512 registers; AVX2 and older have 16 half as wide,
         // where a 16-float value takes two or more: smaller blocks, or they spill.
         const bool wide = simd::active_isa() == simd::Isa::avx512;
+        constexpr auto wide_only = simd::Builds::avx512_only, narrow = simd::Builds::below_avx512;
         switch ((K / simd::lanes) * 2 + (wide ? 1 : 0)) {
-            case 3: direct_forward_rows<1, 12>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
-            case 5: direct_forward_rows<2, 8>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
-            case 7: direct_forward_rows<3, 6>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
-            case 9: direct_forward_rows<4, 6>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
-            case 2: direct_forward_rows<1, 4>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
-            case 4: direct_forward_rows<2, 2>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
-            case 6: direct_forward_rows<3, 1>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
-            default: direct_forward_rows<4, 1>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+            case 3: direct_forward_rows<1, 12, wide_only>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+            case 5: direct_forward_rows<2, 8, wide_only>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+            case 7: direct_forward_rows<3, 6, wide_only>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+            case 9: direct_forward_rows<4, 6, wide_only>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+            case 2: direct_forward_rows<1, 4, narrow>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+            case 4: direct_forward_rows<2, 2, narrow>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+            case 6: direct_forward_rows<3, 1, narrow>(g, x, first, count, taps, patches, kernel, bias, relu, y); break;
+            default:  // 64 filters without AVX-512, or more than 64 under any
+                direct_forward_rows<4, 1, simd::Builds::all>(g, x, first, count, taps, patches, kernel, bias, relu, y);
+                break;
         }
     });
 }
 
 // The kernel gradient for few input channels: sum over rows of patch^T dz, with up to
 // `held` taps x one register of output channels held in registers over a block of rows.
-template <std::size_t held>
+template <std::size_t held, simd::Builds Builds>
 void direct_kernel_gradient_rows(const ConvGeometry& g, const float* x, std::size_t first, std::size_t count,
                                         const DirectTaps& taps, float* patches, const float* dz, float* sum) {
     const std::size_t K = g.filters, n_taps = g.patch_size();
-    simd::run([&]() TYPENET_SIMD {
+    simd::run<Builds>([&]() TYPENET_SIMD {
         for (std::size_t k = 0; k < K; k += simd::lanes)
             for (std::size_t t0 = 0; t0 < n_taps; t0 += held) {
                 const std::size_t n = std::min(held, n_taps - t0);
@@ -338,9 +342,9 @@ inline void backward_kernel_direct(const ConvGeometry& g, const float* x, std::s
         float* patches = base + slot * stride;
         float* sum = base + part * stride + patch_floats;
         if (simd::active_isa() == simd::Isa::avx512)  // 32 registers
-            direct_kernel_gradient_rows<24>(g, x, first, count, taps, patches, dz, sum);
+            direct_kernel_gradient_rows<24, simd::Builds::avx512_only>(g, x, first, count, taps, patches, dz, sum);
         else
-            direct_kernel_gradient_rows<6>(g, x, first, count, taps, patches, dz, sum);
+            direct_kernel_gradient_rows<6, simd::Builds::below_avx512>(g, x, first, count, taps, patches, dz, sum);
     });
     for (std::size_t i = 0; i < own; ++i) {
         float total = 0.0f;

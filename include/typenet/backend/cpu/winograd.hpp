@@ -446,9 +446,10 @@ TYPENET_SIMD_INLINE void multiply_rows(const float* V, std::size_t ldv, const fl
 
 // V rows ldv floats apart, M rows ldm floats apart. Strides that are multiples of 4 KiB
 // put the 12 rows in one set of the L1 cache (see tile_stride).
+// Only under AVX-512 (register_kernel), so compiled for it alone.
 inline void multiply(const float* V, std::size_t ldv, const float* U, float* M, std::size_t ldm, std::size_t rows,
                      std::size_t C, std::size_t K) {
-    simd::run([&]() TYPENET_SIMD {
+    simd::run<simd::Builds::avx512_only>([&]() TYPENET_SIMD {
         // Row groups outside: a group's 12 V rows stay in L1 while the U panels stream by.
         for (std::size_t r = 0; r < rows; r += 12) {
             const std::size_t n = std::min<std::size_t>(12, rows - r);
