@@ -91,8 +91,8 @@ __attribute__((target("avx2,fma"))) void run_avx2(Body& body) {
 // Which builds of a body run() compiles. A register-blocked kernel is shaped for one
 // register file: its caller picks the AVX-512 shape (32 registers of 16 floats) only when
 // active_isa() is avx512 and a smaller shape otherwise, so compiling each shape for the
-// other instruction sets would only cost compile time (about a third of what the
-// convolution kernels took; docs/performance.md, "Compile time").
+// other instruction sets would only cost compile time (it was more than half of the SIMD
+// code in a user's translation unit; docs/performance.md, "Compile time").
 //   all           AVX-512, AVX2+FMA and the baseline; the active one runs
 //   avx512_only   AVX-512 alone; the caller runs it only when active_isa() is avx512
 //   below_avx512  AVX2+FMA and the baseline (under AVX-512, the AVX2 build runs)
@@ -101,26 +101,28 @@ enum class Builds { all, avx512_only, below_avx512 };
 // Runs body() compiled for the active instruction set.
 template <Builds Needed = Builds::all, class Body>
 void run(Body&& body) {
-#if defined(__x86_64__) && defined(__GNUC__)
     if constexpr (Needed == Builds::avx512_only) {
         if (active_isa() != Isa::avx512)  // the caller's choice of shape and this must agree
             throw std::logic_error("typenet: a kernel shaped for AVX-512 was called without AVX-512");
+#if defined(__x86_64__) && defined(__GNUC__)
         run_avx512(body);
-    } else if constexpr (Needed == Builds::below_avx512) {
-        if (active_isa() != Isa::baseline)
-            run_avx2(body);
-        else
-            body();
-    } else {
-        switch (active_isa()) {
-            case Isa::avx512: run_avx512(body); return;
-            case Isa::avx2: run_avx2(body); return;
-            default: body(); return;
-        }
-    }
-#else
-    body();
 #endif
+    } else {
+#if defined(__x86_64__) && defined(__GNUC__)
+        const Isa isa = active_isa();
+        if constexpr (Needed == Builds::all) {
+            if (isa == Isa::avx512) {
+                run_avx512(body);
+                return;
+            }
+        }
+        if (isa != Isa::baseline) {  // AVX2, or AVX-512 for a body built below it
+            run_avx2(body);
+            return;
+        }
+#endif
+        body();
+    }
 }
 
 }  // namespace typenet::cpu_kernels::simd
