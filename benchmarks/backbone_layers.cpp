@@ -9,8 +9,9 @@
 //
 //   backbone_layers [--threads 2] [--repeat 3] [--network resnet50|mobilenetv2|all]
 //
-// Columns: the method, ms per call, GFLOP/s (2 x multiply-adds / time), calls per
-// forward pass, ms per forward pass; for 1x1 layers the forward by im2col + GEMM (what
+// First, per network: the FMA ceiling, measured here (conv_layers' measure, before and after
+// the layers, the higher). Columns: the method, ms per call, GFLOP/s (2 x multiply-adds /
+// time), that rate as a fraction of the ceiling, calls per forward pass, ms per forward pass; for 1x1 layers the forward by im2col + GEMM (what
 // the pointwise path saves), for depthwise layers the general loops (what the SIMD
 // kernel saves), and one line per network for the unfolded Conv + BatchNormalization +
 // ReLU (three passes) against the folded convolution.
@@ -18,15 +19,18 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "timing.hpp"
 #include "typenet/backend/cpu/kernels.hpp"
 
 namespace tn = typenet;
 namespace ck = typenet::cpu_kernels;
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
+using bench::fma_ceiling;
+using bench::median_seconds;
+using bench::random_values;
 
 namespace {
 
@@ -109,30 +113,19 @@ std::vector<Layer> mobilenetv2() {
     return l;
 }
 
-std::vector<float> random_values(std::size_t count, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> v(count);
-    for (auto& x : v) x = dist(rng);
-    return v;
-}
 
-template <class Step>
-double median_seconds(int repeat, Step&& step) {
-    step();
-    std::vector<double> s;
-    for (int i = 0; i < repeat; ++i) {
-        const auto start = clock_type::now();
-        step();
-        s.push_back(std::chrono::duration<double>(clock_type::now() - start).count());
-    }
-    std::sort(s.begin(), s.end());
-    return s[s.size() / 2];
-}
+struct Row {
+    const Layer* layer;
+    std::string shape;
+    const char* method;
+    double seconds, rate, old;
+};
 
 void run_network(const char* network, const std::vector<Layer>& layers, int repeat) {
-    std::printf("\n%s, batch %zu\n%-26s %-18s %8s %9s %9s %6s %10s %12s\n", network, batch, "layer", "shape", "method",
-                "ms", "GF/s", "calls", "ms/pass", "old path ms");
+    // The ceiling is measured before and after the layers and the higher counts: on a
+    // shared VM a core can be away for a second (as in conv_layers).
+    double ceiling = fma_ceiling();
+    std::vector<Row> table;
     double total = 0.0, total_old = 0.0, dw_total = 0.0, pw_total = 0.0;
     for (const Layer& l : layers) {
         const tn::ConvGeometry& g = l.g;
@@ -197,10 +190,16 @@ void run_network(const char* network, const std::vector<Layer>& layers, int repe
         total_old += old * l.count;
         char shape[64];
         std::snprintf(shape, sizeof shape, "%zux%zux%zu>%zu/%zu", g.in_h, g.in_w, g.in_c, g.filters, g.stride_h);
-        std::printf("%-26s %-18s %8s %9.2f %9.1f %6d %10.1f %12.2f\n", l.name, shape, method, seconds * 1e3,
-                    flops / seconds / 1e9, l.count, seconds * l.count * 1e3, old * 1e3);
-        std::fflush(stdout);
+        table.push_back({&l, shape, method, seconds, flops / seconds / 1e9, old});
     }
+    ceiling = std::max(ceiling, fma_ceiling());
+    std::printf("\n%s, batch %zu; FMA ceiling %.1f GFLOP/s (measured)\n%-26s %-18s %8s %9s %9s %7s %6s %10s %12s\n",
+                network, batch, ceiling, "layer", "shape", "method", "ms", "GF/s", "of FMA", "calls", "ms/pass",
+                "old path ms");
+    for (const Row& r : table)
+        std::printf("%-26s %-18s %8s %9.2f %9.1f %7.2f %6d %10.1f %12.2f\n", r.layer->name, r.shape.c_str(), r.method,
+                    r.seconds * 1e3, r.rate, r.rate / ceiling, r.layer->count, r.seconds * r.layer->count * 1e3,
+                    r.old * 1e3);
     std::printf("%s convolutions: %.1f ms per forward pass (1x1: %.1f ms, depthwise: %.1f ms); with the paths "
                 "before the pointwise and depthwise kernels: %.1f ms\n",
                 network, total * 1e3, pw_total * 1e3, dw_total * 1e3, total_old * 1e3);

@@ -20,17 +20,20 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "timing.hpp"
 #include "typenet/backend/cpu/kernels.hpp"
 
 extern "C" void openblas_set_num_threads(int num_threads);
 
 namespace tn = typenet;
 namespace ck = typenet::cpu_kernels;
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
+using bench::fma_ceiling;
+using bench::median_seconds;
+using bench::random_values;
 
 namespace {
 
@@ -48,26 +51,6 @@ tn::ConvGeometry geometry_of(const Layer& l) {
     return {l.size, l.size, l.channels, 3, 3, l.filters, 1, 1, pad, pad, out, out};
 }
 
-std::vector<float> random_values(std::size_t count, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> v(count);
-    for (auto& x : v) x = dist(rng);
-    return v;
-}
-
-template <class Step>
-double median_seconds(int repeat, Step&& step) {
-    step();  // warm-up: scratch sized, caches and threads awake
-    std::vector<double> s;
-    for (int i = 0; i < repeat; ++i) {
-        const auto start = clock_type::now();
-        step();
-        s.push_back(std::chrono::duration<double>(clock_type::now() - start).count());
-    }
-    std::sort(s.begin(), s.end());
-    return s[s.size() / 2];
-}
 
 
 // SGEMM rate at (rows, n, k), rows capped so the operands stay in memory's reach.
@@ -86,40 +69,6 @@ double sgemm_rate(std::size_t rows, std::size_t n, std::size_t k, int repeat, bo
             repeat, [&] { ck::gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n); });
     }
     return 2.0 * double(m) * double(n) * double(k) / seconds / 1e9;
-}
-
-// GFLOP/s of FP32 FMAs on every thread: 16 independent chains per task, enough to cover
-// the FMA latency on two pipes, for the instruction set the kernels run; many short tasks,
-// so that a thread that wakes late still gets its share.
-double fma_ceiling() {
-    constexpr std::size_t chains = 16, steps = 100'000;
-    const std::size_t threads = static_cast<std::size_t>(tn::cpu_threads()), tasks = 32 * threads;
-    std::vector<float> sink(tasks * ck::simd::lanes);
-    const std::vector<float> scale_values(ck::simd::lanes, 0.999999f), shift_values(ck::simd::lanes, 1e-7f);
-    auto run = [&] {
-        tn::parallel_tasks(tasks, [&](std::size_t task, unsigned) {
-            ck::simd::run([&]() TYPENET_SIMD {
-                ck::simd::vfloat acc[chains], scale, shift;
-                ck::simd::load(scale, scale_values.data());
-                ck::simd::load(shift, shift_values.data());
-                for (std::size_t c = 0; c < chains; ++c) acc[c] = shift * float(c);
-                for (std::size_t i = 0; i < steps; ++i)
-                    TYPENET_UNROLL(16)
-                    for (std::size_t c = 0; c < chains; ++c) acc[c] = acc[c] * scale + shift;
-                for (std::size_t c = 1; c < chains; ++c) acc[0] += acc[c];
-                ck::simd::store(sink.data() + task * ck::simd::lanes, acc[0]);  // keeps the loop
-            });
-        });
-    };
-    // The best of several runs, not the median: a ceiling (the first runs after the pool
-    // starts can find a thread not yet on its core).
-    double seconds = 1e30;
-    for (int i = 0; i < 9; ++i) {
-        const auto start = clock_type::now();
-        run();
-        seconds = std::min(seconds, std::chrono::duration<double>(clock_type::now() - start).count());
-    }
-    return 2.0 * double(chains * steps * ck::simd::lanes * tasks) / seconds / 1e9;
 }
 
 // The products of a Winograd convolution alone: P GEMMs (tiles x C) * (C x K) per block
