@@ -138,11 +138,11 @@ void run_network(const char* network, const std::vector<Layer>& layers, int repe
         const char* method;
         if (l.depthwise) {
             method = ck::depthwise_detail::simd3x3_applies(g) ? "dw-simd" : "dw-loops";
-            seconds = median_seconds(repeat, [&] {
+            seconds = median_seconds(1, repeat, [&] {
                 ck::depthwise_conv2d_forward(g, x.data(), batch, kernel.data(), bias.data(), y.data(),
                                              tn::ActivationKind::relu);
             });
-            old = median_seconds(repeat, [&] {
+            old = median_seconds(1, repeat, [&] {
                 ck::depthwise_conv2d_forward_loops(g, x.data(), batch, kernel.data(), bias.data(), y.data(),
                                                    tn::ActivationKind::relu);
             });
@@ -151,7 +151,7 @@ void run_network(const char* network, const std::vector<Layer>& layers, int repe
             const ck::ConvMethod m = ck::conv2d_resolved_method(tn::ConvAlgorithm::automatic, g);
             method = ck::conv_detail::pointwise_applies(g) && m == ck::ConvMethod::im2col ? "pointwise"
                                                                                             : tn::conv_algorithm_name(m);
-            seconds = median_seconds(repeat, [&] {
+            seconds = median_seconds(1, repeat, [&] {
                 ck::conv2d_forward_by(tn::ConvAlgorithm::automatic, g, x.data(), batch, kernel.data(), bias.data(),
                                       y.data(), tn::ActivationKind::relu);
             });
@@ -159,7 +159,7 @@ void run_network(const char* network, const std::vector<Layer>& layers, int repe
             if (ck::conv_detail::pointwise_applies(g)) {
                 // The path before: a 1x1 as im2col rows (stride 2) or one GEMM then a bias/ReLU pass.
                 ck::CpuScratch& scratch = ck::CpuScratch::instance();
-                old = median_seconds(repeat, [&] {
+                old = median_seconds(1, repeat, [&] {
                     if (g.is_pointwise()) {
                         const std::size_t rows = batch * g.out_pixels();
                         ck::gemm(false, false, rows, g.filters, g.in_c, 1.0f, x.data(), g.in_c, kernel.data(),
@@ -220,13 +220,13 @@ void run_network(const char* network, const std::vector<Layer>& layers, int repe
             ck::conv2d_forward_by(tn::ConvAlgorithm::automatic, g, x.data(), batch, kernel.data(), zeros.data(), out,
                                   act);
     };
-    const double unfolded = median_seconds(repeat, [&] {
+    const double unfolded = median_seconds(1, repeat, [&] {
         convolve(y.data(), tn::ActivationKind::linear);
         ck::batchnorm_forward_inference(y.data(), rows, g.filters, ones.data(), zeros.data(), zeros.data(),
                                         ones.data(), 1e-3f, z.data(), mean.data(), inv_std.data());
         ck::bias_activation(z.data(), nullptr, rows, g.filters, tn::ActivationKind::relu);
     });
-    const double folded = median_seconds(repeat, [&] { convolve(z.data(), tn::ActivationKind::relu); });
+    const double folded = median_seconds(1, repeat, [&] { convolve(z.data(), tn::ActivationKind::relu); });
     std::printf("%s BatchNormalization folding, %s (x%d): conv + BN + ReLU %.2f ms, folded %.2f ms (%.2fx)\n",
                 network, l.name, l.count, unfolded * 1e3, folded * 1e3, unfolded / folded);
 }

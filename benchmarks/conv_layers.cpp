@@ -62,11 +62,11 @@ double sgemm_rate(std::size_t rows, std::size_t n, std::size_t k, int repeat, bo
     if (openblas_threads) {
         openblas_set_num_threads(threads);
         seconds = median_seconds(
-            repeat, [&] { ck::gemm_serial(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n); });
+            1, repeat, [&] { ck::gemm_serial(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n); });
         openblas_set_num_threads(1);
     } else {
         seconds = median_seconds(
-            repeat, [&] { ck::gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n); });
+            1, repeat, [&] { ck::gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c.data(), n); });
     }
     return 2.0 * double(m) * double(n) * double(k) / seconds / 1e9;
 }
@@ -92,7 +92,7 @@ double winograd_product_rate(const tn::ConvGeometry& g, std::size_t batch, int r
         V.push_back(random_values(block * ldv, 6 + unsigned(t)));
         M.emplace_back(block * ldm);
     }
-    const double seconds = median_seconds(repeat, [&] {
+    const double seconds = median_seconds(1, repeat, [&] {
         tn::parallel_tasks(blocks, [&](std::size_t task, unsigned slot) {
             const std::size_t count = std::min(block, tiles - task * block);
             for (std::size_t xi = 0; xi < P; ++xi)
@@ -171,11 +171,11 @@ int main(int argc, char** argv) {
         const double rows = double(l.batch * g.out_pixels());
         const double flops = 2.0 * rows * double(g.filters) * double(g.patch_size());
         const ck::ConvMethod method = ck::conv2d_resolved_method(algorithm, g);
-        const double fwd = median_seconds(repeat, [&] {
+        const double fwd = median_seconds(1, repeat, [&] {
             ck::conv2d_forward_by(algorithm, g, x.data(), l.batch, kernel.data(), bias.data(), y.data(),
                                   tn::ActivationKind::relu);
         });
-        const double im2col = median_seconds(repeat, [&] {
+        const double im2col = median_seconds(1, repeat, [&] {
             ck::conv2d_forward_by(ck::ConvMethod::im2col, g, x.data(), l.batch, kernel.data(), bias.data(), y.data(),
                                   tn::ActivationKind::relu);
         });
@@ -190,13 +190,13 @@ int main(int argc, char** argv) {
         if (backward) {
             const auto dz = random_values(l.batch * g.out_size(), 4);
             std::vector<float> dx(l.batch * g.in_size()), dk(g.patch_size() * g.filters), db(g.filters);
-            const double dw = median_seconds(repeat, [&] {
+            const double dw = median_seconds(1, repeat, [&] {
                 ck::conv2d_backward_by(algorithm, g, x.data(), l.batch, kernel.data(), dz.data(),
                                        nullptr, dk.data(), db.data());
             });
             dw_rate = flops / dw / 1e9;
             if (l.needs_dx) {
-                const double dx_s = median_seconds(repeat, [&] {
+                const double dx_s = median_seconds(1, repeat, [&] {
                     ck::conv2d_backward_by(algorithm, g, x.data(), l.batch, kernel.data(), dz.data(),
                                            dx.data(), nullptr, nullptr);
                 });

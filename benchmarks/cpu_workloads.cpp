@@ -47,6 +47,7 @@
 #include <utility>
 #include <vector>
 
+#include "timing.hpp"
 #include "typenet/backend/cpu/conv2d.hpp"
 #include "typenet/backend/cpu/parallel.hpp"
 #include "typenet/backend/cpu/scratch.hpp"
@@ -59,7 +60,8 @@
 #include "typenet/zoo/vgg.hpp"
 
 namespace tn = typenet;
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
+using bench::median_seconds;
 
 namespace {
 
@@ -118,21 +120,6 @@ std::vector<float> random_labels(std::size_t count, unsigned seed) {
     std::vector<float> v(count);
     for (auto& y : v) y = static_cast<float>(rng() % 2);
     return v;
-}
-
-// Median seconds of `iterations` calls of step() after `warmup` untimed ones.
-template <class Step>
-double median_seconds(int warmup, int iterations, Step&& step) {
-    for (int i = 0; i < warmup; ++i) step();
-    std::vector<double> seconds;
-    for (int i = 0; i < iterations; ++i) {
-        const auto start = clock_type::now();
-        step();
-        seconds.push_back(std::chrono::duration<double>(clock_type::now() - start).count());
-    }
-    std::sort(seconds.begin(), seconds.end());
-    const std::size_t n = seconds.size();
-    return n % 2 ? seconds[n / 2] : 0.5 * (seconds[n / 2 - 1] + seconds[n / 2]);
 }
 
 double resident_mb() {

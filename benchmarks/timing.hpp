@@ -1,5 +1,5 @@
 // benchmarks/timing.hpp
-// What the per-layer benchmarks (conv_layers, backbone_layers) share: reproducible random
+// What the CPU benchmarks (cpu_workloads, conv_layers, backbone_layers) share: reproducible random
 // operands, the median time of a step, and the machine's FP32 FMA ceiling that their
 // rates are reported against.
 #pragma once
@@ -26,19 +26,20 @@ inline std::vector<float> random_values(std::size_t count, unsigned seed) {
     return v;
 }
 
-// Median seconds of `repeat` runs of step(), after one untimed warm-up run (scratch sized,
+// Median seconds of `iterations` calls of step() after `warmup` untimed ones (scratch sized,
 // caches and threads awake).
 template <class Step>
-double median_seconds(int repeat, Step&& step) {
-    step();
-    std::vector<double> s;
-    for (int i = 0; i < repeat; ++i) {
+double median_seconds(int warmup, int iterations, Step&& step) {
+    for (int i = 0; i < warmup; ++i) step();
+    std::vector<double> seconds;
+    for (int i = 0; i < iterations; ++i) {
         const auto start = clock_type::now();
         step();
-        s.push_back(std::chrono::duration<double>(clock_type::now() - start).count());
+        seconds.push_back(std::chrono::duration<double>(clock_type::now() - start).count());
     }
-    std::sort(s.begin(), s.end());
-    return s[s.size() / 2];
+    std::sort(seconds.begin(), seconds.end());
+    const std::size_t n = seconds.size();
+    return n % 2 ? seconds[n / 2] : 0.5 * (seconds[n / 2 - 1] + seconds[n / 2]);
 }
 
 // GFLOP/s of FP32 FMAs on every thread: 16 independent chains per task, enough to cover
