@@ -70,9 +70,6 @@ inline void append_listed(std::string& list, std::string_view item) {
     if (!list.empty()) list += ", ";
     list += item;
 }
-}  // namespace detail
-
-namespace detail {
 // forward_profiler()'s call for a layer whose forward began at `start`.
 inline void report_forward_time(std::string_view layer, std::string_view keras_type, bool folded,
                                 std::chrono::steady_clock::time_point start) {
